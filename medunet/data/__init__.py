@@ -1,0 +1,8 @@
+"""Data: the embedded sample and readers for the project's image formats."""
+
+from __future__ import annotations
+
+from medunet.data.io import atomic_path
+from medunet.data.sample import load_sample, sample_paths
+
+__all__ = ["atomic_path", "load_sample", "sample_paths"]

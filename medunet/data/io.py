@@ -1,0 +1,40 @@
+"""Writing outputs safely: never a half-written file, never an overwritten one by accident."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+__all__ = ["atomic_path"]
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike, overwrite: bool = True) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it onto ``path`` only on success.
+
+    Args:
+        path: the final file.
+        overwrite: if False and ``path`` exists, raise ``FileExistsError`` before writing.
+
+    Example:
+        >>> with atomic_path("out.tif") as tmp:  # doctest: +SKIP
+        ...     tifffile.imwrite(tmp, array)
+    """
+    final = Path(path)
+    if not overwrite and final.exists():
+        raise FileExistsError(
+            f"{final} exists and would be overwritten; choose another path or remove it first."
+        )
+    final.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=final.suffix, dir=final.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        os.replace(tmp, final)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
