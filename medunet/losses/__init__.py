@@ -1,0 +1,11 @@
+"""Losses: the paper's pixel-weighted cross-entropy, alone or with soft Dice."""
+
+from __future__ import annotations
+
+from medunet.losses.weighted_ce import (
+    WeightedCrossEntropyLoss,
+    WeightedDiceCELoss,
+    center_crop_to,
+)
+
+__all__ = ["WeightedCrossEntropyLoss", "WeightedDiceCELoss", "center_crop_to"]
