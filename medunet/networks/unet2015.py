@@ -296,3 +296,39 @@ class UNet2015(nn.Module):
         """Pixels lost on each side of a valid input: ``(input - output) / 2`` (0 for same)."""
         n = self.input_size_for(1)
         return (n - self._out_1d(n)) // 2
+
+    def context_halo(self) -> int:
+        """Receptive-field radius in pixels (the same for either padding).
+
+        Each level's two 3x3 convolutions reach 2 pixels at scale ``2^level`` in the encoder,
+        the bottom and the decoder: ``2 * (3 * 2^P - 2)`` for ``P`` pools, the valid halo.
+        Where a pixel sits inside its ``2^P`` pooling block adds up to ``2^P - 1`` more on one
+        side (a bottom pixel feeds a whole block). So ``2 * (3 * 2^P - 2) + 2^P - 1``: 107 for
+        the paper's depth. A same-padded network's outputs nearer than this to a tile border
+        depend on the tile's zero padding.
+        """
+        pools = 2**self.num_pools
+        return 2 * (3 * pools - 2) + pools - 1
+
+    def estimate_activation_mb(self, input_size: SizeLike, batch_size: int = 1) -> float:
+        """Estimated peak activation memory of an inference forward pass, in MiB.
+
+        Documented estimate (float32): the encoder maps kept for the skip connections,
+        ``sum_l c_l * n_l^d``, plus a working set of three maps (input, output, concatenation)
+        at the largest level, ``max_l 3 * 2 * c_l * n_l^d``, with ``n_l`` the map size at level
+        ``l``. It tracks the real peak within a small factor and grows with the tile volume;
+        the overlap-tile inferer uses it to choose a tile for ``memory_budget_mb``.
+        """
+        sizes = [size] if isinstance(size := input_size, int) else list(size)
+        if len(sizes) == 1:
+            sizes = sizes * self.spatial_dims
+        shrink = self._shrink()
+        kept, working = 0.0, 0.0
+        for level, ch in enumerate(self.channels):
+            sizes = [max(n - shrink, 1) for n in sizes]
+            voxels = math.prod(sizes)
+            kept += ch * voxels
+            working = max(working, 6.0 * ch * voxels)
+            if level < self.num_pools:
+                sizes = [n // 2 for n in sizes]
+        return 4.0 * batch_size * (kept + working) / 2**20

@@ -78,6 +78,26 @@ def test_3d_unet_channels():
     assert tuple(out.shape) == (1, 2, 44, 44, net.output_size(116))
 
 
+@pytest.mark.parametrize("channels", [(2, 4), (2, 4, 8), (2, 4, 8, 16)])
+def test_context_halo_is_the_receptive_field_radius(channels):
+    net = UNet2015(2, 1, 1, channels, padding="same").eval()
+    for m in net.modules():  # positive weights: every dependency shows
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
+            nn.init.uniform_(m.weight, 0.1, 0.2)
+            nn.init.constant_(m.bias, 0.1)
+    radius = 0
+    net = net.double()
+    base = torch.rand(1, 1, 160, 160, dtype=torch.float64)
+    for offset in range(2**net.num_pools):
+        c = 80 + offset
+        bumped = base.clone()
+        bumped[0, 0, c, c] += 5.0
+        with torch.no_grad():
+            changed = torch.nonzero((net(bumped) - net(base))[0, 0].abs() > 0)
+        radius = max(radius, c - int(changed[:, 0].min()), int(changed[:, 0].max()) - c)
+    assert radius == net.context_halo()
+
+
 def test_anisotropic_sizes_per_axis():
     net = UNet2015(2, 1, 2, SMALL)
     assert net.output_size((44, 52)) == (net.output_size(44), net.output_size(52))

@@ -1,0 +1,11 @@
+"""Inferers: the paper's seamless overlap-tile inference on MONAI's sliding window."""
+
+from __future__ import annotations
+
+from medunet.inferers.overlap_tile import (
+    OverlapTileInferer,
+    default_memory_budget_mb,
+    mirror_pad,
+)
+
+__all__ = ["OverlapTileInferer", "default_memory_budget_mb", "mirror_pad"]

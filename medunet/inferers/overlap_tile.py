@@ -1,0 +1,373 @@
+"""Overlap-tile inference (the paper's Figure 2) on MONAI's sliding-window machinery.
+
+The image is mirrored at its borders by the network's halo, cut into input tiles whose
+outputs tile the image without overlap, and stitched. Each tile's output is computed where
+its context is complete, so the result is seamless: for a valid (unpadded)
+:class:`~medunet.networks.UNet2015` it equals one whole-image prediction of the mirrored
+image, to float tolerance.
+
+How it maps onto ``monai.inferers.sliding_window_inference``:
+
+- the input window is the network's input tile ``roi_size``; the stride is the output tile,
+  rounded down to the pooling grid ``2^pools`` so every tile's max-pools line up with the
+  whole image's (a valid U-Net's output size is never a multiple of ``2^pools``: for the
+  paper's 572 -> 388 tile the stride is 384, so 4 of 388 output pixels per tile are dropped);
+- the image is mirror-padded so the last tile ends exactly at the padded border (MONAI then
+  never shifts a tile off the grid);
+- ``process_fn`` places each (smaller) output tile at its place in the window and returns a
+  weight map that is 1 on the ``stride`` pixels the tile owns and 0 elsewhere, so MONAI's
+  stitching writes each pixel exactly once, from the tile that sees its full context.
+
+Same-padded networks (``UNet2015(padding="same")`` or any MONAI network) run in crop mode:
+the window's outer ``halo`` pixels per side are discarded instead.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import os
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from monai.inferers import Inferer, sliding_window_inference
+from monai.utils import convert_to_dst_type, ensure_tuple_rep
+
+from medunet.networks import UNet2015
+
+__all__ = ["OverlapTileInferer", "default_memory_budget_mb", "mirror_pad"]
+
+_PAD_MODES = ("reflect", "replicate", "constant")
+_TTA = (None, "flips", "rot90")
+
+
+def default_memory_budget_mb(device: torch.device | str | None = None) -> float:
+    """Activation budget when none is given: half the free memory of a CUDA device, else a
+    quarter of the available RAM, at most 8 GiB (at least 256 MiB)."""
+    device = torch.device(device) if device is not None else torch.device("cpu")
+    if device.type == "cuda":
+        free, _ = torch.cuda.mem_get_info(device)
+        return max(free / 2**20 / 2, 256.0)
+    try:
+        available = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        available = 4 * 2**30
+    return float(min(max(available / 2**20 / 4, 256.0), 8192.0))
+
+
+def mirror_pad(x: torch.Tensor, pads: Sequence[tuple[int, int]], mode: str = "reflect"):
+    """Pad the spatial axes of ``x`` ``(B, C, *spatial)`` by ``pads[i] = (before, after)``.
+
+    ``"reflect"`` mirrors about the border pixels (as ``numpy.pad(mode="reflect")``),
+    reflecting repeatedly where a pad is larger than the image (a one-pixel axis repeats its
+    value); ``"replicate"`` repeats the border pixels; ``"constant"`` pads zeros.
+    """
+    if mode not in _PAD_MODES:
+        raise ValueError(f"padding_mode must be one of {_PAD_MODES}, got {mode!r}.")
+    if mode == "constant":
+        spec = [p for before, after in reversed(list(pads)) for p in (before, after)]
+        return F.pad(x, spec, mode="constant", value=0.0)
+    for axis, (before, after) in enumerate(pads):
+        n = x.shape[axis + 2]
+        idx = torch.arange(-before, n + after, device=x.device)
+        if mode == "reflect" and n > 1:
+            idx = idx.remainder(2 * (n - 1))
+            idx = torch.where(idx > n - 1, 2 * (n - 1) - idx, idx)
+        else:
+            idx = idx.clamp(0, n - 1)
+        x = x.index_select(axis + 2, idx)
+    return x
+
+
+def _tta_transforms(mode: str | None, spatial_dims: int) -> list[tuple[Callable, Callable]]:
+    """(forward, inverse) pairs on ``(B, C, *spatial)`` tensors, the identity first."""
+    axes = [2 + i for i in range(spatial_dims)]
+    flip_sets = [c for r in range(len(axes) + 1) for c in itertools.combinations(axes, r)]
+    if mode is None:
+        return [(lambda t: t, lambda t: t)]
+    if mode == "flips":
+        return [
+            (lambda t, f=f: t.flip(f) if f else t, lambda t, f=f: t.flip(f) if f else t)
+            for f in flip_sets
+        ]
+    pairs = []  # rot90: the 8 rotations/reflections of the first two spatial axes
+    for k in range(4):
+        for flip in (False, True):
+
+            def fwd(t: torch.Tensor, k: int = k, flip: bool = flip) -> torch.Tensor:
+                t = t.flip(2) if flip else t
+                return torch.rot90(t, k, dims=(2, 3))
+
+            def inv(t: torch.Tensor, k: int = k, flip: bool = flip) -> torch.Tensor:
+                t = torch.rot90(t, -k, dims=(2, 3))
+                return t.flip(2) if flip else t
+
+            pairs.append((fwd, inv))
+    return pairs
+
+
+class OverlapTileInferer(Inferer):
+    """Seamless overlap-tile inference for any image size, 2D and 3D.
+
+    Args:
+        roi_size: the input tile (as in MONAI), int or per axis. ``None`` (only with a
+            :class:`UNet2015`) picks the largest valid tile whose estimated activation memory
+            (:meth:`UNet2015.estimate_activation_mb`) fits ``memory_budget_mb``, but no larger
+            than the image needs.
+        sw_batch_size: tiles per forward pass.
+        padding_mode: how the image is extended at its borders: ``"reflect"`` (the paper's
+            mirroring), ``"replicate"`` or ``"constant"`` (zeros).
+        memory_budget_mb: activation budget for the automatic tile; default
+            :func:`default_memory_budget_mb` of ``sw_device``.
+        tta: ``None``, ``"flips"`` (all axis flips) or ``"rot90"`` (the 8 rotations and
+            reflections of the first two spatial axes); logits are inverse-transformed and
+            averaged.
+        progress: show MONAI's tqdm progress bar.
+        sw_device: device the tiles run on (default: the input's).
+        device: device the output is stitched on (default: the input's); e.g. tiles on GPU
+            and the full-size output on CPU for large volumes.
+        halo: crop mode only: pixels discarded at each side of a window (int or per axis).
+            Default: for a same-padded UNet2015 its receptive-field radius
+            (:meth:`UNet2015.context_halo`), else 0.
+        alignment: stride multiple that keeps the network's downsampling grid aligned.
+            Default: ``2^pools`` for a UNet2015, else 1 (set it, e.g. 16 for four stride-2
+            levels).
+
+    Shapes:
+        ``inferer(inputs (B, C, *spatial), network) -> logits (B, out_C, *spatial)``, the same
+        spatial size as the input; a MetaTensor input gives a MetaTensor with its meta.
+    """
+
+    def __init__(
+        self,
+        roi_size: int | Sequence[int] | None = None,
+        sw_batch_size: int = 1,
+        padding_mode: str = "reflect",
+        memory_budget_mb: float | None = None,
+        tta: str | None = None,
+        progress: bool = False,
+        sw_device: torch.device | str | None = None,
+        device: torch.device | str | None = None,
+        halo: int | Sequence[int] | None = None,
+        alignment: int | None = None,
+    ) -> None:
+        super().__init__()
+        if padding_mode not in _PAD_MODES:
+            raise ValueError(f"padding_mode must be one of {_PAD_MODES}, got {padding_mode!r}.")
+        if tta not in _TTA:
+            raise ValueError(f"tta must be one of {_TTA}, got {tta!r}.")
+        if sw_batch_size < 1:
+            raise ValueError(f"sw_batch_size must be >= 1, got {sw_batch_size}.")
+        self.roi_size = roi_size
+        self.sw_batch_size = sw_batch_size
+        self.padding_mode = padding_mode
+        self.memory_budget_mb = memory_budget_mb
+        self.tta = tta
+        self.progress = progress
+        self.sw_device = sw_device
+        self.device = device
+        self.halo = halo
+        self.alignment = alignment
+
+    # ------------------------------------------------------------------ planning
+    def plan(self, image_size: Sequence[int], network: Any) -> dict[str, tuple[int, ...]]:
+        """Tile geometry for an image, per axis: ``roi`` (input tile), ``offset`` (where the
+        pixels a tile owns start in its window), ``stride`` (pixels a tile owns),
+        ``pad_before``/``pad_after`` (mirror padding of the image) and ``tiles``."""
+        roi = self._roi(image_size, network)
+        geometry = [self._axis_geometry(network, r, axis) for axis, r in enumerate(roi)]
+        offset = tuple(g[0] for g in geometry)
+        stride = tuple(g[1] for g in geometry)
+        if any(s < 1 for s in stride):
+            raise ValueError(
+                f"input tile {roi} leaves no output pixels after the halo and the "
+                f"{self._alignment(network)}-pixel pooling grid; use a larger roi_size."
+            )
+        tiles = tuple(math.ceil(n / s) for n, s in zip(image_size, stride, strict=True))
+        padded = tuple((t - 1) * s + r for t, s, r in zip(tiles, stride, roi, strict=True))
+        pad_after = tuple(p - n - o for p, n, o in zip(padded, image_size, offset, strict=True))
+        return {
+            "roi": roi,
+            "offset": offset,
+            "stride": stride,
+            "pad_before": offset,
+            "pad_after": pad_after,
+            "tiles": tiles,
+        }
+
+    def _alignment(self, network: Any) -> int:
+        if self.alignment is not None:
+            return self.alignment
+        return 2**network.num_pools if isinstance(network, UNet2015) else 1
+
+    def _axis_geometry(self, network: Any, n: int, axis: int) -> tuple[int, int]:
+        """``(offset, stride)`` of input tile ``n`` along one axis.
+
+        Valid UNet2015: the output starts at the halo; it owns its output rounded down to the
+        pooling grid. Crop mode: ``halo`` pixels are discarded at each side; the owned region
+        starts at the halo rounded up to the grid, so tiles (and their pools) line up with
+        the image's own origin, as in a whole-image prediction.
+        """
+        align = self._alignment(network)
+        if isinstance(network, UNet2015) and network.padding == "valid":
+            out = network.output_size(n)
+            return network.halo(), out - out % align
+        if self.halo is not None:
+            halo = ensure_tuple_rep(self.halo, axis + 1)[axis]
+        else:
+            halo = network.context_halo() if isinstance(network, UNet2015) else 0
+        offset = -(-halo // align) * align
+        usable = n - offset - halo
+        return offset, usable - usable % align
+
+    def _roi(self, image_size: Sequence[int], network: Any) -> tuple[int, ...]:
+        dims = len(image_size)
+        if self.roi_size is not None:
+            roi = tuple(int(r) for r in ensure_tuple_rep(self.roi_size, dims))
+            if isinstance(network, UNet2015):
+                for r in roi:
+                    if network.valid_input_size(r) != r:
+                        below, above = network._nearest_valid(r)
+                        near = f"{below} or {above}" if below is not None else f"{above}"
+                        raise ValueError(
+                            f"roi_size {r} is not a valid input tile for this UNet2015 "
+                            f"(padding={network.padding!r}); nearest valid tile: {near}."
+                        )
+            return roi
+        if not isinstance(network, UNet2015):
+            raise ValueError(
+                "roi_size=None needs a UNet2015 (its tile arithmetic picks the tile); "
+                "give roi_size for other networks."
+            )
+        return self.auto_roi(image_size, network)
+
+    def auto_roi(self, image_size: Sequence[int], network: UNet2015) -> tuple[int, ...]:
+        """Tile for ``roi_size=None``, per axis.
+
+        The largest valid (cubic) tile whose estimated activation memory
+        (:meth:`UNet2015.estimate_activation_mb`, times ``sw_batch_size``) fits
+        ``memory_budget_mb`` gives the fewest tiles ``k`` along each axis; each axis then
+        takes the smallest valid tile that still covers it with those ``k`` tiles, so the
+        padding beyond the image is as small as it can be.
+        """
+
+        def next_valid(n: int) -> int:
+            return network.input_size_for(network.output_size(n) + 1)
+
+        budget = self.memory_budget_mb or default_memory_budget_mb(self.sw_device)
+        largest = n = network.input_size_for(1)
+        stop = network.input_size_for(max(image_size) + 2 * network.context_halo() + 1)
+        stop += 2 * self._alignment(network)
+        while n < stop:
+            n = next_valid(n)
+            if network.estimate_activation_mb(n, self.sw_batch_size) > budget:
+                break
+            largest = n
+        roi = []
+        for axis, size in enumerate(image_size):
+
+            def stride(n: int, axis: int = axis) -> int:
+                return self._axis_geometry(network, n, axis)[1]
+
+            k = math.ceil(size / max(stride(largest), 1))
+            n = network.input_size_for(1)
+            while k * stride(n) < size:
+                n = next_valid(n)
+            roi.append(n)
+        return tuple(roi)
+
+    # ------------------------------------------------------------------ inference
+    def __call__(
+        self, inputs: torch.Tensor, network: Callable[..., torch.Tensor], *args, **kwargs
+    ) -> torch.Tensor:
+        """Logits ``(B, out_C, *spatial)`` for ``inputs`` ``(B, C, *spatial)``.
+
+        Extra ``kwargs`` go to the network with every tile (positional ``args`` are refused:
+        MONAI's sliding window takes them as its own options).
+        """
+        if args:
+            raise ValueError("OverlapTileInferer passes only keyword arguments to the network.")
+        x = self._check_inputs(inputs, network)
+        spatial_dims = x.dim() - 2
+        out = None
+        pairs = _tta_transforms(self.tta, spatial_dims)
+        for forward, inverse in pairs:
+            pred = inverse(self._tiled(forward(x), network, **kwargs))
+            out = pred if out is None else out.add_(pred)
+        out = out / len(pairs) if len(pairs) > 1 else out
+        return convert_to_dst_type(out, inputs, device=out.device)[0]
+
+    def _check_inputs(self, inputs: torch.Tensor, network: Any) -> torch.Tensor:
+        if not isinstance(inputs, torch.Tensor):
+            raise ValueError(f"inputs must be a torch tensor (B, C, *spatial), got {type(inputs)}.")
+        x = inputs.as_tensor() if hasattr(inputs, "as_tensor") else inputs
+        if x.dim() not in (4, 5):
+            raise ValueError(
+                f"inputs must be (B, C, H, W) or (B, C, H, W, D), got shape {tuple(x.shape)}; "
+                "add the batch axis (x[None]) or the channel axis (EnsureChannelFirst)."
+            )
+        if isinstance(network, UNet2015):
+            if x.dim() - 2 != network.spatial_dims:
+                raise ValueError(
+                    f"inputs {tuple(x.shape)} have {x.dim() - 2} spatial axes, the network "
+                    f"{network.spatial_dims}."
+                )
+            if x.shape[1] != network.in_channels:
+                raise ValueError(
+                    f"inputs have {x.shape[1]} channel(s), the network expects "
+                    f"{network.in_channels} (input shape {tuple(x.shape)})."
+                )
+        if x.is_floating_point() and not torch.isfinite(x).all():
+            raise ValueError("inputs contain NaN or inf values; clean or mask the image first.")
+        return x
+
+    def _tiled(self, x: torch.Tensor, network: Callable, **kwargs) -> torch.Tensor:
+        spatial = tuple(x.shape[2:])
+        plan = self.plan(spatial, network)
+        roi, offset, stride = plan["roi"], plan["offset"], plan["stride"]
+        padded = mirror_pad(
+            x, list(zip(plan["pad_before"], plan["pad_after"], strict=True)), self.padding_mode
+        )
+        sw_device = torch.device(self.sw_device) if self.sw_device is not None else x.device
+        weight = torch.zeros(roi, dtype=x.dtype, device=sw_device)
+        weight[tuple(slice(o, o + s) for o, s in zip(offset, stride, strict=True))] = 1.0
+
+        def process_fn(seg_tuple, win_data, importance_map):
+            """Centre smaller (valid) output tiles in the window; weight 1 where owned."""
+            placed = []
+            for seg in seg_tuple:
+                size = tuple(seg.shape[2:])
+                if size != roi:
+                    if any(s > r or (r - s) % 2 for s, r in zip(size, roi, strict=True)):
+                        raise ValueError(
+                            f"the network returned tiles of {size} for input tiles of {roi}; "
+                            "outputs must be the tile size or smaller by an even margin."
+                        )
+                    full = seg.new_zeros((*seg.shape[:2], *roi))
+                    place = [
+                        slice((r - s) // 2, (r + s) // 2) for s, r in zip(size, roi, strict=True)
+                    ]
+                    full[(slice(None), slice(None), *place)] = seg
+                    seg = full
+                placed.append(seg)
+            return tuple(placed), weight
+
+        # overlap so that MONAI's int(roi * (1 - overlap)) is exactly the stride
+        overlap = [max(0.0, (r - s - 0.5) / r) for r, s in zip(roi, stride, strict=True)]
+        result = sliding_window_inference(
+            padded,
+            roi_size=roi,
+            sw_batch_size=self.sw_batch_size,
+            predictor=network,
+            overlap=overlap,
+            mode="constant",
+            sw_device=sw_device,
+            device=self.device if self.device is not None else x.device,
+            progress=self.progress,
+            process_fn=process_fn,
+            **kwargs,
+        )
+        crop = tuple(slice(b, b + n) for b, n in zip(plan["pad_before"], spatial, strict=True))
+        return result[(slice(None), slice(None), *crop)]
