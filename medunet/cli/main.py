@@ -32,7 +32,7 @@ def _cmd_info(args: argparse.Namespace) -> int:
 def _cmd_demo(args: argparse.Namespace) -> int:
     from medunet.cli.demo import run_demo
 
-    run_demo(out_dir=args.out, steps=args.steps, seed=args.seed)
+    run_demo(out_dir=args.out, steps=args.steps, seed=args.seed, overwrite=args.overwrite)
     return 0
 
 
@@ -53,8 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="the recipe end to end on the embedded nuclei sample")
     demo.add_argument("--out", default="runs/demo", help="output folder (default: runs/demo)")
-    demo.add_argument("--steps", type=int, default=60, help="training iterations")
+    demo.add_argument("--steps", type=int, default=400, help="training iterations")
     demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("--overwrite", action="store_true", help="replace an earlier demo's files")
     demo.set_defaults(func=_cmd_demo)
     return parser
 

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from medunet.inferers.cpu_allocator import tune_glibc_malloc
 from medunet.inferers.overlap_tile import (
     OverlapTileInferer,
     default_memory_budget_mb,
     mirror_pad,
 )
 
-__all__ = ["OverlapTileInferer", "default_memory_budget_mb", "mirror_pad"]
+__all__ = [
+    "OverlapTileInferer",
+    "default_memory_budget_mb",
+    "mirror_pad",
+    "tune_glibc_malloc",
+]

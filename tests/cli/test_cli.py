@@ -31,8 +31,17 @@ def test_demo_runs_and_writes_outputs(tmp_path):
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["steps"] == 40
     assert metrics["test_dice"] > 0.5
+    assert metrics["test_objects_true"] > 50 and metrics["test_objects_predicted"] > 10
     assert (out / "prediction.tif").is_file() and (out / "model.pt").is_file()
     assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temp files left
+    checkpoint = (out / "model.pt").read_bytes()
+    again = subprocess.run(
+        [*MEDUNET, "demo", "--out", str(out), "--steps", "1"], capture_output=True, text=True
+    )
+    assert again.returncode == 2
+    assert "model.pt exists and would be overwritten" in again.stderr
+    assert len(again.stderr.strip().splitlines()) == 1
+    assert (out / "model.pt").read_bytes() == checkpoint  # nothing lost
 
 
 def test_demo_bad_steps_is_one_line_error(tmp_path):

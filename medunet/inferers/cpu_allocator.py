@@ -1,0 +1,49 @@
+"""CPU inference with large tiles: keep freed memory instead of page-faulting it back.
+
+glibc's malloc serves large blocks (above its mmap threshold, at most 32 MiB by default) with
+fresh ``mmap`` pages and returns them on free, so every forward pass of a large tile
+page-faults all of its activations in again. On CPU that makes large tiles slower per pixel
+than small ones (the benchmark in ``benchmarks/bench_inference.py`` shows it). Raising the
+mmap and trim thresholds keeps the memory in the heap for reuse, as PyTorch's CPU tuning
+guide suggests (it recommends jemalloc or tcmalloc for the same reason). The setting is
+process-wide: :class:`~medunet.inferers.OverlapTileInferer` applies it once when its tiles
+run on the CPU, unless built with ``tune_cpu_allocator=False``.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import logging
+
+__all__ = ["tune_glibc_malloc"]
+
+logger = logging.getLogger(__name__)
+
+_M_TRIM_THRESHOLD = -1
+_M_MMAP_THRESHOLD = -3
+
+
+def tune_glibc_malloc(threshold_bytes: int = 2**31 - 1) -> bool:
+    """Raise glibc's mmap and trim thresholds for this process.
+
+    Args:
+        threshold_bytes: blocks up to this size come from (and return to) the heap.
+
+    Returns:
+        True if glibc accepted both settings; False elsewhere (musl, macOS, Windows), where
+        nothing is changed.
+    """
+    name = ctypes.util.find_library("c")
+    if name is None:
+        return False
+    try:
+        libc = ctypes.CDLL(name)
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return False
+    ok = bool(mallopt(_M_MMAP_THRESHOLD, threshold_bytes)) and bool(
+        mallopt(_M_TRIM_THRESHOLD, threshold_bytes)
+    )
+    logger.info("glibc malloc thresholds set to %d bytes: %s", threshold_bytes, ok)
+    return ok
