@@ -240,11 +240,10 @@ class OverlapTileInferer(Inferer):
             if isinstance(network, UNet2015):
                 for r in roi:
                     if network.valid_input_size(r) != r:
-                        below, above = network._nearest_valid(r)
-                        near = f"{below} or {above}" if below is not None else f"{above}"
                         raise ValueError(
                             f"roi_size {r} is not a valid input tile for this UNet2015 "
-                            f"(padding={network.padding!r}); nearest valid tile: {near}."
+                            f"(padding={network.padding!r}); nearest valid tile: "
+                            f"{network.nearest_valid_hint(r)}."
                         )
             return roi
         if not isinstance(network, UNet2015):
@@ -321,7 +320,7 @@ class OverlapTileInferer(Inferer):
             pred = inverse(self._tiled(forward(x), network, **kwargs))
             out = pred if out is None else out.add_(pred)
         out = out / len(pairs) if len(pairs) > 1 else out
-        return convert_to_dst_type(out, inputs, device=out.device)[0]
+        return convert_to_dst_type(out, inputs, device=out.device, dtype=out.dtype)[0]
 
     def _check_inputs(self, inputs: torch.Tensor, network: Any) -> torch.Tensor:
         if not isinstance(inputs, torch.Tensor):
@@ -343,7 +342,9 @@ class OverlapTileInferer(Inferer):
                     f"inputs have {x.shape[1]} channel(s), the network expects "
                     f"{network.in_channels} (input shape {tuple(x.shape)})."
                 )
-        if x.is_floating_point() and not torch.isfinite(x).all():
+        if not x.is_floating_point():
+            x = x.float()
+        if not torch.isfinite(x).all():
             raise ValueError("inputs contain NaN or inf values; clean or mask the image first.")
         return x
 

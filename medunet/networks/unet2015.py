@@ -178,8 +178,7 @@ class UNet2015(nn.Module):
             )
         for size in x.shape[2:]:
             if not self._is_valid(int(size)):
-                below, above = self._nearest_valid(int(size))
-                hint = f"{below} or {above}" if below is not None else f"{above}"
+                hint = self.nearest_valid_hint(int(size))
                 raise ValueError(
                     f"UNet2015 input spatial size {int(size)} (shape {tuple(x.shape)}) is not "
                     f"valid for padding={self.padding!r} and depth {len(self.channels)} (every "
@@ -224,7 +223,12 @@ class UNet2015(nn.Module):
     def _is_valid(self, n: int) -> bool:
         return self._out_1d(n) is not None
 
-    def _nearest_valid(self, n: int) -> tuple[int | None, int]:
+    def nearest_valid_hint(self, n: int) -> str:
+        """``"below or above"``: the valid sizes around ``n``, for error messages."""
+        below, above = self.nearest_valid_sizes(n)
+        return f"{below} or {above}" if below is not None else f"{above}"
+
+    def nearest_valid_sizes(self, n: int) -> tuple[int | None, int]:
         """Largest valid size <= n (None if there is none) and smallest valid size >= n."""
         smallest = self._smallest_bottom()
         below = None
@@ -258,11 +262,10 @@ class UNet2015(nn.Module):
         def one(n: int) -> int:
             out = self._out_1d(n)
             if out is None:
-                below, above = self._nearest_valid(n)
-                hint = f"{below} or {above}" if below is not None else f"{above}"
                 raise ValueError(
                     f"input size {n} is not valid for this UNet2015 (padding={self.padding!r}, "
-                    f"depth {len(self.channels)}); nearest valid size: {hint}."
+                    f"depth {len(self.channels)}); nearest valid size: "
+                    f"{self.nearest_valid_hint(n)}."
                 )
             return out
 
@@ -285,7 +288,7 @@ class UNet2015(nn.Module):
         """The valid input size nearest to ``near`` (the smaller one on a tie)."""
 
         def one(n: int) -> int:
-            below, above = self._nearest_valid(n)
+            below, above = self.nearest_valid_sizes(n)
             if below is None or above - n < n - below:
                 return above
             return below

@@ -168,6 +168,16 @@ def test_auto_tile_fits_budget_and_covers_image():
     assert large > small
 
 
+def test_integer_input_gives_float_logits():
+    net = UNet2015(2, 1, 2, (4, 8, 16)).eval()
+    x = torch.randint(0, 255, (1, 1, 30, 30), dtype=torch.uint8)
+    with torch.no_grad():
+        out = OverlapTileInferer(roi_size=76)(x, net)
+        ref = OverlapTileInferer(roi_size=76)(x.float(), net)
+    assert out.dtype == torch.float32
+    torch.testing.assert_close(out, ref)
+
+
 def test_bad_inputs():
     net = UNet2015(2, 1, 2, (4, 8, 16)).eval()
     inferer = OverlapTileInferer(roi_size=76)

@@ -114,7 +114,7 @@ def test_tile_arithmetic_round_trips(padding, depth):
         assert net.output_size(size) >= n
         assert size == 1 or net.input_size_for(n) <= size
         # it is the smallest: the next smaller valid input gives less than n
-        below, _ = net._nearest_valid(size - 1)
+        below, _ = net.nearest_valid_sizes(size - 1)
         assert below is None or net.output_size(below) < n
         near = net.valid_input_size(n + 50)
         assert net.output_size(near) >= 1
