@@ -136,12 +136,15 @@ class CoarseElastic(Transform):
             if padding_mode == "reflection" and n > 1 and outside:
                 # mirror about the border pixels: fold into [0, 2(n-1)), then onto [0, n-1]
                 c.remainder_(2.0 * (n - 1)).sub_(n - 1).abs_().neg_().add_(n - 1)
+                c.clamp_(0, n - 1)  # float rounding must not leave the image
             elif (padding_mode == "border" or n == 1) and outside:
                 c.clamp_(0, n - 1)
         return coords
 
     @staticmethod
-    def resample(img: NdarrayOrTensor, coords: torch.Tensor, mode: str = "bilinear"):
+    def resample(
+        img: NdarrayOrTensor, coords: torch.Tensor, mode: str = "bilinear"
+    ) -> NdarrayOrTensor:
         """Sample ``img`` ``(C, *spatial)`` at ``coords`` ``(d, *spatial)`` (pixel units)."""
         _check_mode(mode)
         x = convert_to_tensor(img, track_meta=False)
