@@ -8,8 +8,10 @@ import numpy as np
 import torch
 from monai.config import KeysCollection, NdarrayOrTensor
 from monai.transforms import MapTransform, Transform
-from monai.utils import convert_data_type, convert_to_dst_type
+from monai.utils import convert_to_dst_type
 from scipy import ndimage as ndi
+
+from medunet.transforms.labels import check_instance_labels
 
 __all__ = ["InstanceToSemantic", "InstanceToSemanticd"]
 
@@ -24,8 +26,9 @@ class InstanceToSemantic(Transform):
         border_width: width in pixels of the touching border on each side.
 
     Shapes:
-        input ``(1, *spatial)`` non-negative integer instance labels; output the same shape,
-        int64 (torch) or int64 numpy, keeping MetaTensor meta.
+        input ``(1, H, W)`` or ``(1, H, W, D)`` non-negative integer instance labels
+        (checked by :func:`~medunet.transforms.labels.check_instance_labels`); output the
+        same shape, int64 (torch) or int64 numpy, keeping MetaTensor meta.
     """
 
     backend = ["numpy", "torch"]
@@ -38,14 +41,7 @@ class InstanceToSemantic(Transform):
 
     def __call__(self, labels: NdarrayOrTensor) -> NdarrayOrTensor:
         """Class labels for ``labels`` ``(1, *spatial)``."""
-        lab = convert_data_type(labels, np.ndarray)[0]
-        if lab.ndim < 2 or lab.shape[0] != 1:
-            raise ValueError(f"expected channel-first labels (1, *spatial), got {lab.shape}.")
-        if np.issubdtype(lab.dtype, np.floating) and not np.array_equal(lab, np.round(lab)):
-            raise ValueError("instance labels must be integers; resample with mode='nearest'.")
-        lab = lab[0].astype(np.int64)
-        if lab.size and lab.min() < 0:
-            raise ValueError(f"instance labels must be >= 0, found {lab.min()}.")
+        lab = check_instance_labels(labels, "InstanceToSemantic", allow_empty=True).astype(np.int64)
         out = (lab > 0).astype(np.int64)
         if self.border_class and lab.size:
             size = 2 * self.border_width + 1

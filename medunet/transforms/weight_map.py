@@ -27,8 +27,10 @@ import numpy as np
 import torch
 from monai.config import KeysCollection, NdarrayOrTensor
 from monai.transforms import MapTransform, Transform
-from monai.utils import convert_data_type, convert_to_dst_type
+from monai.utils import convert_to_dst_type
 from scipy import ndimage as ndi
+
+from medunet.transforms.labels import check_instance_labels
 
 __all__ = [
     "BoundaryWeightMap",
@@ -181,32 +183,6 @@ def class_weight_map(
     return np.where(fg, values[1], values[0]).astype(np.float32)
 
 
-def _check_labels(labels: NdarrayOrTensor) -> np.ndarray:
-    arr = convert_data_type(labels, np.ndarray)[0]
-    if arr.ndim not in (3, 4) or arr.shape[0] != 1:
-        raise ValueError(
-            f"BoundaryWeightMap expects channel-first labels (1, H, W) or (1, H, W, D), got shape "
-            f"{arr.shape}; add a channel axis (EnsureChannelFirst) or select one channel."
-        )
-    if arr.size == 0:
-        raise ValueError(f"BoundaryWeightMap got an empty label array of shape {arr.shape}.")
-    if np.issubdtype(arr.dtype, np.floating):
-        if not np.isfinite(arr).all():
-            raise ValueError("BoundaryWeightMap labels contain NaN or inf; fix the label file.")
-        if not np.array_equal(arr, np.round(arr)):
-            raise ValueError(
-                f"BoundaryWeightMap needs integer instance labels, got non-integral {arr.dtype} "
-                "values (interpolated labels?); resample labels with mode='nearest'."
-            )
-    elif not (np.issubdtype(arr.dtype, np.integer) or arr.dtype == bool):
-        raise ValueError(f"BoundaryWeightMap needs integer labels, got dtype {arr.dtype}.")
-    if arr.min() < 0:
-        raise ValueError(
-            f"BoundaryWeightMap labels must be >= 0 (0 = background), found {arr.min()}."
-        )
-    return arr[0].astype(np.int64 if arr.max() > np.iinfo(np.int32).max else np.int32)
-
-
 class BoundaryWeightMap(Transform):
     """Pixel weights that separate touching objects (the paper's eq. 2), 2D and 3D.
 
@@ -261,7 +237,7 @@ class BoundaryWeightMap(Transform):
         self, labels: NdarrayOrTensor, spacing: Sequence[float] | None = None
     ) -> NdarrayOrTensor:
         """Weight map for ``labels`` ``(1, *spatial)``; ``spacing`` overrides the default."""
-        lab = _check_labels(labels)
+        lab = check_instance_labels(labels, "BoundaryWeightMap")
         if self.instances == "connected_components":
             lab = ndi.label(lab > 0, structure=np.ones((3,) * lab.ndim, bool))[0]
         sp = spacing if spacing is not None else self.spacing
