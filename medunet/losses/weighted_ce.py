@@ -24,7 +24,7 @@ def center_crop_to(x: torch.Tensor, spatial_shape: Sequence[int]) -> torch.Tenso
     return x
 
 
-def _align(logits: torch.Tensor, name: str, t: torch.Tensor, crop: bool = True) -> torch.Tensor:
+def _align(logits: torch.Tensor, name: str, t: torch.Tensor) -> torch.Tensor:
     """Check ``t`` ``(B, 1, *spatial')`` against ``logits`` ``(B, C, *spatial)``; crop it."""
     if logits.dim() < 3:
         raise ValueError(f"logits must be (B, C, *spatial), got shape {tuple(logits.shape)}.")
@@ -40,7 +40,7 @@ def _align(logits: torch.Tensor, name: str, t: torch.Tensor, crop: bool = True) 
             f"{name} {tuple(t.shape)} is spatially smaller than logits {tuple(logits.shape)}; "
             "it must be the same size or larger (larger is centre-cropped to the logits)."
         )
-    return center_crop_to(t, out_shape) if crop else t
+    return center_crop_to(t, out_shape)
 
 
 def _class_targets(target: torch.Tensor, num_classes: int, ignore_index: int | None):
@@ -59,6 +59,30 @@ def _class_targets(target: torch.Tensor, num_classes: int, ignore_index: int | N
             f"channels, found [{int(valid.min())}, {int(valid.max())}]."
         )
     return target
+
+
+def _prepare(
+    logits: torch.Tensor, target: torch.Tensor, weight_map: torch.Tensor, ignore_index: int | None
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Checked, cropped ``labels`` and float32 ``weights`` ``(B, *spatial)``, and ``keep``
+    (False on ignored pixels, whose label is then set to 0)."""
+    labels = _class_targets(_align(logits, "target", target), logits.shape[1], ignore_index)
+    weights = _align(logits, "weight_map", weight_map)[:, 0].float()
+    keep = torch.ones_like(labels, dtype=torch.bool)
+    if ignore_index is not None:
+        keep = labels != ignore_index
+        labels = torch.where(keep, labels, torch.zeros_like(labels))
+    return labels, weights, keep
+
+
+def _weighted_nll(
+    logits: torch.Tensor, labels: torch.Tensor, weights: torch.Tensor, keep: torch.Tensor
+) -> torch.Tensor:
+    """``-w(x) log softmax(logits)[label(x)]`` per pixel ``(B, *spatial)``, in float32."""
+    with torch.autocast(device_type=logits.device.type, enabled=False):
+        log_p = F.log_softmax(logits.float(), dim=1)
+        nll = -log_p.gather(1, labels.unsqueeze(1)).squeeze(1)
+        return torch.where(keep, weights * nll, torch.zeros_like(nll))
 
 
 class WeightedCrossEntropyLoss(nn.Module):
@@ -90,18 +114,8 @@ class WeightedCrossEntropyLoss(nn.Module):
         self, logits: torch.Tensor, target: torch.Tensor, weight_map: torch.Tensor
     ) -> torch.Tensor:
         """The weighted loss (a scalar unless ``reduction="none"``)."""
-        target = _align(logits, "target", target)
-        weight_map = _align(logits, "weight_map", weight_map)
-        labels = _class_targets(target, logits.shape[1], self.ignore_index)
-        with torch.autocast(device_type=logits.device.type, enabled=False):
-            weights = weight_map[:, 0].float()
-            keep = torch.ones_like(weights, dtype=torch.bool)
-            if self.ignore_index is not None:
-                keep = labels != self.ignore_index
-                labels = torch.where(keep, labels, torch.zeros_like(labels))
-            log_p = F.log_softmax(logits.float(), dim=1)
-            nll = -log_p.gather(1, labels.unsqueeze(1)).squeeze(1)
-            per_pixel = torch.where(keep, weights * nll, torch.zeros_like(nll))
+        labels, weights, keep = _prepare(logits, target, weight_map, self.ignore_index)
+        per_pixel = _weighted_nll(logits, labels, weights, keep)
         if self.reduction == "none":
             return per_pixel.unsqueeze(1)
         if self.reduction == "sum":
@@ -140,7 +154,6 @@ class WeightedDiceCELoss(nn.Module):
             raise ValueError(f"lambdas must be >= 0, got {lambda_ce}, {lambda_dice}.")
         self.lambda_ce, self.lambda_dice = float(lambda_ce), float(lambda_dice)
         self.ignore_index = ignore_index
-        self.ce = WeightedCrossEntropyLoss(reduction="mean", ignore_index=ignore_index)
         self.dice = DiceLoss(
             include_background=include_background, softmax=False, **(dice_kwargs or {})
         )
@@ -149,17 +162,12 @@ class WeightedDiceCELoss(nn.Module):
         self, logits: torch.Tensor, target: torch.Tensor, weight_map: torch.Tensor
     ) -> torch.Tensor:
         """The combined scalar loss."""
-        ce = self.ce(logits, target, weight_map)
-        labels = _class_targets(
-            _align(logits, "target", target), logits.shape[1], self.ignore_index
-        )
-        keep = None
-        if self.ignore_index is not None:
-            keep = (labels != self.ignore_index).unsqueeze(1)
-            labels = torch.where(keep[:, 0], labels, torch.zeros_like(labels))
+        labels, weights, keep = _prepare(logits, target, weight_map, self.ignore_index)
+        ce = _weighted_nll(logits, labels, weights, keep).sum() / keep.sum().clamp_min(1)
         onehot = F.one_hot(labels, logits.shape[1]).movedim(-1, 1).float()
         probs = torch.softmax(logits.float(), dim=1)
-        if keep is not None:  # masked pixels add nothing to intersections or sums
-            onehot, probs = onehot * keep, probs * keep
+        if self.ignore_index is not None:  # masked pixels add nothing to intersections or sums
+            mask = keep.unsqueeze(1)
+            onehot, probs = onehot * mask, probs * mask
         dice = self.dice(probs, onehot)
         return self.lambda_ce * ce + self.lambda_dice * dice
