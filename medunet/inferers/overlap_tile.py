@@ -317,7 +317,7 @@ class OverlapTileInferer(Inferer):
         out = None
         pairs = _tta_transforms(self.tta, spatial_dims)
         for forward, inverse in pairs:
-            pred = inverse(self._tiled(forward(x), network, **kwargs))
+            pred = inverse(self._tiled(forward(x), network, sw_device, **kwargs))
             out = pred if out is None else out.add_(pred)
         out = out / len(pairs) if len(pairs) > 1 else out
         return convert_to_dst_type(out, inputs, device=out.device, dtype=out.dtype)[0]
@@ -348,14 +348,15 @@ class OverlapTileInferer(Inferer):
             raise ValueError("inputs contain NaN or inf values; clean or mask the image first.")
         return x
 
-    def _tiled(self, x: torch.Tensor, network: Callable, **kwargs) -> torch.Tensor:
+    def _tiled(
+        self, x: torch.Tensor, network: Callable, sw_device: torch.device, **kwargs
+    ) -> torch.Tensor:
         spatial = tuple(x.shape[2:])
         plan = self.plan(spatial, network)
         roi, offset, stride = plan["roi"], plan["offset"], plan["stride"]
         padded = mirror_pad(
             x, list(zip(plan["pad_before"], plan["pad_after"], strict=True)), self.padding_mode
         )
-        sw_device = torch.device(self.sw_device) if self.sw_device is not None else x.device
         weight = torch.zeros(roi, dtype=x.dtype, device=sw_device)
         weight[tuple(slice(o, o + s) for o, s in zip(offset, stride, strict=True))] = 1.0
 

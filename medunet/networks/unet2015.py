@@ -322,7 +322,7 @@ class UNet2015(nn.Module):
         ``l``. It tracks the real peak within a small factor and grows with the tile volume;
         the overlap-tile inferer uses it to choose a tile for ``memory_budget_mb``.
         """
-        sizes = [size] if isinstance(size := input_size, int) else list(size)
+        sizes = [input_size] if isinstance(input_size, int) else list(input_size)
         if len(sizes) == 1:
             sizes = sizes * self.spatial_dims
         shrink = self._shrink()
