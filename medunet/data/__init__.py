@@ -1,9 +1,33 @@
-"""Data: the embedded sample and readers for the project's image formats."""
+"""Data: readers, data lists and samplers for the bundles, and the embedded sample."""
 
 from __future__ import annotations
 
+from medunet.data.cache import cached_dataset, transform_hash
+from medunet.data.datalist import find_images, list_test_images, training_split
 from medunet.data.io import atomic_path
+from medunet.data.microscopy import (
+    MICROSCOPY_SUFFIXES,
+    MicroscopyReader,
+    read_microscopy,
+    write_microscopy_tiff,
+)
 from medunet.data.sample import load_sample, sample_paths
+from medunet.data.sampler import TileSampler
 from medunet.data.synthetic import random_blobs
 
-__all__ = ["atomic_path", "load_sample", "random_blobs", "sample_paths"]
+__all__ = [
+    "MICROSCOPY_SUFFIXES",
+    "MicroscopyReader",
+    "TileSampler",
+    "atomic_path",
+    "cached_dataset",
+    "find_images",
+    "list_test_images",
+    "load_sample",
+    "random_blobs",
+    "read_microscopy",
+    "sample_paths",
+    "training_split",
+    "transform_hash",
+    "write_microscopy_tiff",
+]

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from medunet.losses.packed import PackedWeightLoss
 from medunet.losses.weighted_ce import (
     WeightedCrossEntropyLoss,
     WeightedDiceCELoss,
     center_crop_to,
 )
 
-__all__ = ["WeightedCrossEntropyLoss", "WeightedDiceCELoss", "center_crop_to"]
+__all__ = ["PackedWeightLoss", "WeightedCrossEntropyLoss", "WeightedDiceCELoss", "center_crop_to"]

@@ -1,8 +1,9 @@
-"""Transforms: boundary weight maps, instance-to-class targets, elastic deformation."""
+"""Transforms: weight maps, class targets, elastic deformation, tiles, post-processing, saving."""
 
 from __future__ import annotations
 
 from medunet.transforms.augment import paper_augmentations
+from medunet.transforms.checks import CheckPaird
 from medunet.transforms.elastic import (
     CoarseElastic,
     RandCoarseElastic,
@@ -10,6 +11,13 @@ from medunet.transforms.elastic import (
     dense_displacement,
 )
 from medunet.transforms.instances import InstanceToSemantic, InstanceToSemanticd
+from medunet.transforms.postprocess import (
+    ProbabilityToInstances,
+    ProbabilityToInstancesd,
+    remove_small_objects,
+)
+from medunet.transforms.save import SaveMicroscopyd, output_stem
+from medunet.transforms.tiles import RandTileCropd, reflect_indices, tile_geometry
 from medunet.transforms.weight_map import (
     BoundaryWeightMap,
     BoundaryWeightMapd,
@@ -22,15 +30,24 @@ from medunet.transforms.weight_map import (
 __all__ = [
     "BoundaryWeightMap",
     "BoundaryWeightMapd",
+    "CheckPaird",
     "CoarseElastic",
     "InstanceToSemantic",
     "InstanceToSemanticd",
+    "ProbabilityToInstances",
+    "ProbabilityToInstancesd",
     "RandCoarseElastic",
     "RandCoarseElasticd",
+    "RandTileCropd",
+    "SaveMicroscopyd",
     "border_term",
     "class_weight_map",
     "cutoff_distance",
     "dense_displacement",
     "naive_border_term",
+    "output_stem",
     "paper_augmentations",
+    "reflect_indices",
+    "remove_small_objects",
+    "tile_geometry",
 ]

@@ -1,0 +1,36 @@
+"""Engines: what the bundles add to MONAI's trainer and evaluator (checkpoints, DDP, logging)."""
+
+from __future__ import annotations
+
+from medunet.engines.checkpoint import (
+    ModelCheckpointLoader,
+    TrainingCheckpoint,
+    rng_state,
+    set_rng_state,
+)
+from medunet.engines.distributed import (
+    ddp_network,
+    distributed_device,
+    handlers_for_rank,
+    is_main_process,
+    rank_seed,
+)
+from medunet.engines.optim import build_optimizer
+from medunet.engines.progress import TrainingProgress
+from medunet.engines.tensorboard import ImagePreview, LearningRateLogger
+
+__all__ = [
+    "ImagePreview",
+    "LearningRateLogger",
+    "ModelCheckpointLoader",
+    "TrainingCheckpoint",
+    "TrainingProgress",
+    "build_optimizer",
+    "ddp_network",
+    "distributed_device",
+    "handlers_for_rank",
+    "is_main_process",
+    "rank_seed",
+    "rng_state",
+    "set_rng_state",
+]

@@ -1,0 +1,25 @@
+"""Metrics: pixel, Rand, warping and instance scores of microscopy segmentations."""
+
+from __future__ import annotations
+
+from medunet.metrics.contingency import contingency_table
+from medunet.metrics.instances import DEFAULT_THRESHOLDS, match_instances
+from medunet.metrics.metric import SCORE_NAMES, SegmentationScore, segmentation_scores
+from medunet.metrics.pixels import dice, foreground_iou, pixel_error
+from medunet.metrics.rand import rand_error
+from medunet.metrics.warping import separated_foreground, warping_error
+
+__all__ = [
+    "DEFAULT_THRESHOLDS",
+    "SCORE_NAMES",
+    "SegmentationScore",
+    "contingency_table",
+    "dice",
+    "foreground_iou",
+    "match_instances",
+    "pixel_error",
+    "rand_error",
+    "segmentation_scores",
+    "separated_foreground",
+    "warping_error",
+]

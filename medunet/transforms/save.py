@@ -1,0 +1,95 @@
+"""Saving predictions as TIFF named after their input, with the input's pixel size."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Hashable, Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+from monai.config import KeysCollection, NdarrayOrTensor
+from monai.transforms import MapTransform
+from monai.utils import convert_data_type, ensure_tuple
+
+from medunet.data.microscopy import write_microscopy_tiff
+
+__all__ = ["SaveMicroscopyd", "output_stem"]
+
+logger = logging.getLogger(__name__)
+
+_CHANNEL_SUFFIX = re.compile(r"_\d{4}$")
+
+
+def output_stem(source: str | Sequence[str]) -> str:
+    """The case name of an input file: no folder, extension or nnU-Net ``_0000`` suffix."""
+    first = Path(str(ensure_tuple(source)[0]))
+    name = first.name
+    for suffix in (".ome.tiff", ".ome.tif", ".nii.gz", ".tiff", ".tif", ".png", ".nii"):
+        if name.lower().endswith(suffix):
+            name = name[: -len(suffix)]
+            break
+    return _CHANNEL_SUFFIX.sub("", name)
+
+
+class SaveMicroscopyd(MapTransform):
+    """Write each key as ``output_dir/<input name><postfix>.tif`` (ImageJ TIFF, atomic).
+
+    The input's file name and pixel size are read from ``source_key``'s MetaTensor (the
+    loaded image), so the prediction opens at the input's scale in Fiji or napari.
+
+    Args:
+        keys: keys to save, each ``(1, *spatial)``.
+        output_dir: destination folder (created).
+        postfix: one per key, appended to the input's name (e.g. ``"_labels"``, ``"_prob"``).
+        source_key: the loaded image key whose meta names the file.
+        overwrite: False refuses to replace an existing file (one-line error).
+    """
+
+    def __init__(
+        self,
+        keys: KeysCollection,
+        output_dir: str | Path,
+        postfix: Sequence[str] | str = "",
+        source_key: str = "image",
+        overwrite: bool = True,
+        allow_missing_keys: bool = False,
+    ) -> None:
+        super().__init__(keys, allow_missing_keys)
+        self.postfix = ensure_tuple(postfix)
+        if len(self.postfix) == 1:
+            self.postfix = self.postfix * len(self.keys)
+        if len(self.postfix) != len(self.keys):
+            raise ValueError(f"need one postfix per key: keys {self.keys}, postfix {postfix}.")
+        self.output_dir = Path(output_dir)
+        self.source_key = source_key
+        self.overwrite = overwrite
+
+    def __call__(self, data: Mapping[Hashable, NdarrayOrTensor]) -> dict:
+        d = dict(data)
+        meta = getattr(d.get(self.source_key), "meta", {}) or {}
+        source = meta.get("filename_or_obj")
+        if not source:
+            raise ValueError(
+                f"SaveMicroscopyd: {self.source_key!r} has no file name in its meta; load it "
+                "with LoadImaged so that outputs can be named after it."
+            )
+        pixdim = np.asarray(meta.get("pixdim", []), dtype=float).ravel()
+        unit = str(meta.get("unit", "um"))
+        stem = output_stem(source)
+        for key, postfix in zip(self.keys, self.postfix, strict=True):
+            if key not in d:
+                if self.allow_missing_keys:
+                    continue
+                raise KeyError(f"SaveMicroscopyd: key {key!r} is missing.")
+            array = convert_data_type(d[key], np.ndarray)[0]
+            if array.ndim < 3 or array.shape[0] != 1:
+                raise ValueError(
+                    f"SaveMicroscopyd: {key!r} must be (1, *spatial), got {array.shape}."
+                )
+            array = array[0]
+            spacing = pixdim[1 : 1 + array.ndim] if pixdim.size > array.ndim else None
+            path = self.output_dir / f"{stem}{postfix}.tif"
+            write_microscopy_tiff(path, array, spacing, unit, overwrite=self.overwrite)
+            logger.info("saved %s", path)
+        return d

@@ -1,0 +1,134 @@
+"""Random training tiles sized by the network's tile arithmetic, mirror-padded at borders.
+
+A valid U-Net predicts a smaller output tile than its input tile: to train on every output
+pixel of an image, including those at its borders, the input tile must reach past the
+image by the network's halo. As at inference (the paper's overlap-tile strategy), the
+missing context is the image mirrored at its borders. :class:`RandTileCropd` draws the
+output window uniformly over the image, takes the input window around it and fills what
+lies outside the image by reflection, for every key alike (image, classes, weight map).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping, Sequence
+
+import numpy as np
+import torch
+from monai.config import KeysCollection, NdarrayOrTensor
+from monai.transforms import MapTransform, Randomizable
+
+from medunet.networks import UNet2015
+
+__all__ = ["RandTileCropd", "reflect_indices", "tile_geometry"]
+
+
+def reflect_indices(start: int, length: int, size: int) -> np.ndarray:
+    """Indices ``start .. start+length-1`` folded into ``[0, size)`` by mirroring.
+
+    Mirroring does not repeat the edge pixel (numpy's ``"reflect"``), and folds as often as
+    needed, so a tile may be larger than the image.
+    """
+    idx = np.arange(start, start + length)
+    if size == 1:
+        return np.zeros_like(idx)
+    period = 2 * (size - 1)
+    idx = np.mod(idx, period)
+    return np.where(idx >= size, period - idx, idx)
+
+
+def tile_geometry(
+    network: UNet2015 | None, output_size: int | Sequence[int], spatial_dims: int
+) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """``(input tile, output tile)`` per axis for a requested output size.
+
+    With a :class:`UNet2015` the input tile is the smallest valid one giving at least
+    ``output_size`` outputs (:meth:`UNet2015.input_size_for`); without a network (or a
+    same-padded one) input and output tiles are equal.
+    """
+    out = (output_size,) * spatial_dims if isinstance(output_size, int) else tuple(output_size)
+    if len(out) != spatial_dims:
+        raise ValueError(f"output_size {output_size} needs {spatial_dims} values.")
+    if network is None:
+        return out, out
+    tile_in = tuple(int(network.input_size_for(n)) for n in out)
+    tile_out = tuple(int(network.output_size(n)) for n in tile_in)
+    return tile_in, tile_out
+
+
+class RandTileCropd(Randomizable, MapTransform):
+    """Random input tiles whose output window lies anywhere on the image (mirror-padded).
+
+    Args:
+        keys: keys cropped together (image, label, weight map...), channel-first.
+        network: the :class:`UNet2015` being trained; the input tile is sized by its tile
+            arithmetic so that its output covers ``output_size`` pixels.
+        output_size: the output tile per axis (int for all axes). The paper: 388.
+        num_samples: tiles per image (a list is returned when > 1, as MONAI's croppers do).
+        spatial_dims: 2 or 3 (default: the network's).
+
+    Shapes:
+        each key ``(C, *spatial)`` -> ``(C, *input_tile)`` (plain torch tensors).
+    """
+
+    def __init__(
+        self,
+        keys: KeysCollection,
+        network: UNet2015 | None = None,
+        output_size: int | Sequence[int] = 388,
+        num_samples: int = 1,
+        spatial_dims: int | None = None,
+        allow_missing_keys: bool = False,
+    ) -> None:
+        MapTransform.__init__(self, keys, allow_missing_keys)
+        if num_samples < 1:
+            raise ValueError(f"num_samples must be >= 1, got {num_samples}.")
+        dims = spatial_dims or (network.spatial_dims if network is not None else 2)
+        self.input_tile, self.output_tile = tile_geometry(network, output_size, dims)
+        self.halo = tuple(
+            (i - o) // 2 for i, o in zip(self.input_tile, self.output_tile, strict=True)
+        )
+        self.num_samples = num_samples
+        self._starts: list[tuple[int, ...]] = []
+
+    def randomize(self, spatial_shape: Sequence[int]) -> None:  # type: ignore[override]
+        """Draw ``num_samples`` output-window starts for an image of ``spatial_shape``."""
+        self._starts = []
+        for _ in range(self.num_samples):
+            start = []
+            for n, out in zip(spatial_shape, self.output_tile, strict=True):
+                lo, hi = min(0, n - out), max(0, n - out)  # the window covers the image if larger
+                start.append(int(self.R.randint(lo, hi + 1)))
+            self._starts.append(tuple(start))
+
+    def _crop(self, x: NdarrayOrTensor, start: Sequence[int]) -> torch.Tensor:
+        t = x.as_tensor() if hasattr(x, "as_tensor") else torch.as_tensor(x)
+        for axis, (s, h, size) in enumerate(zip(start, self.halo, self.input_tile, strict=True)):
+            idx = reflect_indices(s - h, size, t.shape[axis + 1])
+            t = t.index_select(axis + 1, torch.from_numpy(idx).to(t.device))
+        return t
+
+    def __call__(self, data: Mapping[Hashable, NdarrayOrTensor]) -> dict | list[dict]:
+        d = dict(data)
+        first = next(iter(self.key_iterator(d)), None)
+        if first is None:
+            raise KeyError(f"RandTileCropd: none of the keys {self.keys} is in the data.")
+        spatial = tuple(d[first].shape[1:])
+        if len(spatial) != len(self.input_tile):
+            raise ValueError(
+                f"RandTileCropd: {first!r} has shape {tuple(d[first].shape)}, expected "
+                f"(C, {len(self.input_tile)} spatial axes)."
+            )
+        for key in self.key_iterator(d):
+            if tuple(d[key].shape[1:]) != spatial:
+                raise ValueError(
+                    f"RandTileCropd: {key!r} has spatial shape {tuple(d[key].shape[1:])}, "
+                    f"{first!r} {spatial}; image, label and weight map must match."
+                )
+        self.randomize(spatial)
+        samples = []
+        for start in self._starts:
+            sample = dict(d)
+            for key in self.key_iterator(d):
+                sample[key] = self._crop(d[key], start)
+            samples.append(sample)
+        return samples[0] if self.num_samples == 1 else samples
