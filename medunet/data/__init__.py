@@ -11,7 +11,7 @@ from medunet.data.microscopy import (
     read_microscopy,
     write_microscopy_tiff,
 )
-from medunet.data.sample import load_sample, sample_paths
+from medunet.data.sample import load_sample, sample_paths, write_sample_split
 from medunet.data.sampler import TileSampler
 from medunet.data.synthetic import random_blobs
 
@@ -30,4 +30,5 @@ __all__ = [
     "training_split",
     "transform_hash",
     "write_microscopy_tiff",
+    "write_sample_split",
 ]

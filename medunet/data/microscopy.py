@@ -194,8 +194,15 @@ def read_microscopy(
                 array = series.asarray()
                 file_axes = series.axes
                 trusted = bool(tif.is_imagej or tif.is_ome)
+                same = [
+                    s for s in tif.series[1:] if s.shape == series.shape and s.dtype == series.dtype
+                ]
+                if not trusted and same and len(same) == len(tif.series) - 1:
+                    # several equal images in one file: pages of unknown meaning, never drop them
+                    array = np.stack([array, *(s.asarray() for s in same)])
+                    file_axes = "I" + file_axes
                 spacing, unit = _tiff_spacing(tif)
-    except (OSError, ValueError, tifffile.TiffFileError, SyntaxError, KeyError) as err:
+    except (OSError, ValueError, IndexError, KeyError, SyntaxError, tifffile.TiffFileError) as err:
         raise ValueError(
             f"{path} could not be read as {suffix or 'an image'} ({type(err).__name__}: "
             f"{str(err).splitlines()[0] if str(err) else 'no detail'}); check that the file is "

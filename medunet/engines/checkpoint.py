@@ -66,6 +66,9 @@ class TrainingCheckpoint:
             silently replace.
         filename: the checkpoint's name.
         save_interval: epochs between saves (the last epoch is always saved).
+
+    Attach it after the handlers that update state at an epoch's end (the scheduler step,
+    validation), so that the checkpoint holds the state the next epoch starts from.
     """
 
     def __init__(

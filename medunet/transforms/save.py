@@ -67,14 +67,16 @@ class SaveMicroscopyd(MapTransform):
 
     def __call__(self, data: Mapping[Hashable, NdarrayOrTensor]) -> dict:
         d = dict(data)
-        meta = getattr(d.get(self.source_key), "meta", {}) or {}
+        src = d.get(self.source_key)
+        meta = getattr(src, "meta", {}) or {}
         source = meta.get("filename_or_obj")
         if not source:
             raise ValueError(
                 f"SaveMicroscopyd: {self.source_key!r} has no file name in its meta; load it "
                 "with LoadImaged so that outputs can be named after it."
             )
-        pixdim = np.asarray(meta.get("pixdim", []), dtype=float).ravel()
+        pixdim = getattr(src, "pixdim", None)  # MetaTensor: spacing from the affine
+        pixdim = np.asarray(pixdim if pixdim is not None else [], dtype=float).ravel()
         unit = str(meta.get("unit", "um"))
         stem = output_stem(source)
         for key, postfix in zip(self.keys, self.postfix, strict=True):
@@ -88,7 +90,7 @@ class SaveMicroscopyd(MapTransform):
                     f"SaveMicroscopyd: {key!r} must be (1, *spatial), got {array.shape}."
                 )
             array = array[0]
-            spacing = pixdim[1 : 1 + array.ndim] if pixdim.size > array.ndim else None
+            spacing = pixdim[: array.ndim] if pixdim.size >= array.ndim else None
             path = self.output_dir / f"{stem}{postfix}.tif"
             write_microscopy_tiff(path, array, spacing, unit, overwrite=self.overwrite)
             logger.info("saved %s", path)

@@ -263,6 +263,9 @@ class BoundaryWeightMapd(MapTransform):
         weight_key: where to write the weight map (default ``"weight"``).
         spacing_from_meta: take ``spacing`` from the label's MetaTensor ``pixdim`` when
             ``spacing`` is not given (for anisotropic NIfTI volumes).
+        normalize_spacing: divide that spacing by its smallest value, so ``sigma`` stays in
+            pixels of the finest axis while the anisotropy is honoured (microscopy Z-stacks:
+            sigma = 5 in-plane pixels whatever the pixel size in microns).
         **kwargs: arguments of :class:`BoundaryWeightMap`.
     """
 
@@ -271,6 +274,7 @@ class BoundaryWeightMapd(MapTransform):
         keys: KeysCollection = "label",
         weight_key: str = "weight",
         spacing_from_meta: bool = False,
+        normalize_spacing: bool = False,
         allow_missing_keys: bool = False,
         **kwargs,
     ) -> None:
@@ -279,6 +283,7 @@ class BoundaryWeightMapd(MapTransform):
             raise ValueError(f"BoundaryWeightMapd takes one label key, got {self.keys}.")
         self.weight_key = weight_key
         self.spacing_from_meta = spacing_from_meta
+        self.normalize_spacing = normalize_spacing
         self.transform = BoundaryWeightMap(**kwargs)
 
     def __call__(self, data: Mapping[Hashable, NdarrayOrTensor]) -> dict:
@@ -289,5 +294,7 @@ class BoundaryWeightMapd(MapTransform):
                 pixdim = getattr(d[key], "pixdim", None)
                 if pixdim is not None:
                     spacing = [float(s) for s in pixdim]
+                    if self.normalize_spacing and min(spacing) > 0:
+                        spacing = [s / min(spacing) for s in spacing]
             d[self.weight_key] = self.transform(d[key], spacing=spacing)
         return d
