@@ -17,12 +17,14 @@ from medunet.engines.distributed import (
 )
 from medunet.engines.optim import build_optimizer
 from medunet.engines.progress import TrainingProgress
+from medunet.engines.report import PerImageScores
 from medunet.engines.tensorboard import ImagePreview, LearningRateLogger
 
 __all__ = [
     "ImagePreview",
     "LearningRateLogger",
     "ModelCheckpointLoader",
+    "PerImageScores",
     "TrainingCheckpoint",
     "TrainingProgress",
     "build_optimizer",

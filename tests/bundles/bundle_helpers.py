@@ -1,4 +1,4 @@
-"""Helpers for the bundle tests (imported by them): synthetic datasets and running ``python -m monai.bundle``."""
+"""Helpers for the bundle tests: synthetic datasets, ``python -m monai.bundle`` runs."""
 
 from __future__ import annotations
 

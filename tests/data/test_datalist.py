@@ -49,7 +49,7 @@ def test_channel_files_are_grouped(tmp_path):
         "case_0001.tif",
     ]
     _touch(tmp_path / "imagesTr" / "other_0001.tif")
-    with pytest.raises(ValueError, match="other.*without gaps"):
+    with pytest.raises(ValueError, match=r"other.*without gaps"):
         find_images(tmp_path / "imagesTr", (".tif",))
 
 
@@ -58,7 +58,7 @@ def test_missing_label_and_missing_folder_are_named(tmp_path):
     _touch(root / "imagesTr" / "lonely.tif")
     with pytest.raises(ValueError, match=r"lonely\.tif has no label in .*labelsTr"):
         training_split(root)
-    with pytest.raises(ValueError, match="not a folder.*dataset_dir"):
+    with pytest.raises(ValueError, match=r"not a folder.*dataset_dir"):
         training_split(tmp_path / "nowhere")
     with pytest.raises(ValueError, match="no training images"):
         (tmp_path / "empty" / "imagesTr").mkdir(parents=True)

@@ -46,7 +46,7 @@ def test_imagej_zstack_with_spacing(tmp_path):
     array, meta = read_microscopy(path, spatial_dims=3)
     assert array.shape == (1, 3, 20, 24)
     assert meta["spacing"] == pytest.approx([2.0, 0.5, 0.25]) and meta["unit"] == "um"
-    with pytest.raises(ValueError, match="Z-stack of 3 slices.*spatial_dims: 3"):
+    with pytest.raises(ValueError, match=r"Z-stack of 3 slices.*spatial_dims: 3"):
         read_microscopy(path, spatial_dims=2)
 
 

@@ -32,7 +32,7 @@ def test_save_names_after_input_keeps_spacing_and_refuses_overwrite(tmp_path):
     array, meta = read_microscopy(tmp_path / "cells_labels.tif", channels=False)
     assert array.shape == (1, 6, 8) and meta["spacing"] == pytest.approx([0.5, 0.25])
     assert tifffile.imread(tmp_path / "cells_labels.tif").dtype == np.uint16
-    with pytest.raises(FileExistsError, match="cells_labels.tif exists"):
+    with pytest.raises(FileExistsError, match=r"cells_labels\.tif exists"):
         saver(data)
 
 

@@ -145,6 +145,16 @@ def test_dictionary_wrapper_writes_weight_key():
     np.testing.assert_allclose(
         out_meta["weight"].numpy(), BoundaryWeightMap(spacing=(2.0, 3.0))(lab[None]), rtol=1e-6
     )
+    # microscopy: sigma in pixels of the finest axis whatever the micron pixel size
+    microns = MetaTensor(
+        torch.from_numpy(lab)[None], affine=torch.diag(torch.tensor([0.5, 0.25, 1, 1]))
+    )
+    out_norm = BoundaryWeightMapd(keys="label", spacing_from_meta=True, normalize_spacing=True)(
+        {"label": microns}
+    )
+    np.testing.assert_allclose(
+        out_norm["weight"].numpy(), BoundaryWeightMap(spacing=(2.0, 1.0))(lab[None]), rtol=1e-6
+    )
 
 
 @pytest.mark.parametrize(
