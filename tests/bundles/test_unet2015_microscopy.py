@@ -126,7 +126,7 @@ def test_train_evaluate_infer_resume_2d(tmp_path):
     assert any((bundle / "eval" / "tensorboard").iterdir())
 
     # evaluate: per-image CSV and means
-    check(
+    out = check(
         run_bundle(
             [*train, bundle / "configs/evaluate.yaml"],
             *common,
@@ -134,6 +134,7 @@ def test_train_evaluate_infer_resume_2d(tmp_path):
             str(tmp_path / "scores"),
         )
     )
+    assert re.search(r"case\d\.tif: val_ap50 [0-9.]+, val_ap75", out)  # per-image log lines
     with open(tmp_path / "scores" / "val_ap50_raw.csv") as f:
         rows = list(csv.reader(f))
     assert len(rows) == 2 and "imagesTr" in rows[1][0]  # header + the one validation image
