@@ -142,33 +142,16 @@ def test_train_evaluate_infer_resume_2d(tmp_path):
 
     # inference: one labels and one probability TIFF per test image, input pixel size kept
     pred_dir = tmp_path / "pred"
-    check(
-        run_bundle(
-            [bundle / "configs/inference.yaml"],
-            "--bundle_root",
-            str(bundle),
-            "--dataset_dir",
-            str(data),
-            "--output_dir",
-            str(pred_dir),
-            *TINY_2D[:4],
-        )
-    )
+    infer = [bundle / "configs/inference.yaml"]
+    infer_args = ["--bundle_root", str(bundle), "--dataset_dir", str(data)]
+    infer_args += ["--output_dir", str(pred_dir), *TINY_2D[:4]]
+    check(run_bundle(infer, *infer_args))
     labels, meta = read_microscopy(pred_dir / "new0_labels.tif", channels=False)
     prob = tifffile.imread(pred_dir / "new0_prob.tif")
     assert labels.shape == (1, 48, 56) and prob.shape == (48, 56) and prob.dtype == np.float32
     assert meta["spacing"] == pytest.approx([0.5, 0.5]) and 0 <= prob.min() <= prob.max() <= 1
     # an existing prediction is kept unless overwrite is asked for
-    proc = run_bundle(
-        [bundle / "configs/inference.yaml"],
-        "--bundle_root",
-        str(bundle),
-        "--dataset_dir",
-        str(data),
-        "--output_dir",
-        str(pred_dir),
-        *TINY_2D[:4],
-    )
+    proc = run_bundle(infer, *infer_args)
     assert proc.returncode != 0 and "new0_labels.tif exists" in proc.stdout + proc.stderr
 
     # a fresh run refuses to overwrite; resume continues the epoch count
