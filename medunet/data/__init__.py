@@ -13,6 +13,7 @@ from medunet.data.microscopy import (
 )
 from medunet.data.sample import load_sample, sample_paths, write_sample_split
 from medunet.data.sampler import TileSampler
+from medunet.data.spacing import dataset_spacing, ras_spacing, stored_spacing
 from medunet.data.synthetic import random_blobs
 
 __all__ = [
@@ -21,12 +22,15 @@ __all__ = [
     "TileSampler",
     "atomic_path",
     "cached_dataset",
+    "dataset_spacing",
     "find_images",
     "list_test_images",
     "load_sample",
     "random_blobs",
+    "ras_spacing",
     "read_microscopy",
     "sample_paths",
+    "stored_spacing",
     "training_split",
     "transform_hash",
     "write_microscopy_tiff",

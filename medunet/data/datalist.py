@@ -38,18 +38,29 @@ def _case_and_suffix(path: Path) -> tuple[str, str]:
 def find_images(folder: str | Path, suffixes: Sequence[str]) -> dict[str, list[str]]:
     """Images in ``folder`` by case name; nnU-Net ``_0000``-style channel files grouped.
 
+    ``suffixes`` are the file extensions listed (e.g. ``(".nii.gz", ".nrrd")``); a ``"/"``
+    among them also lists sub-folders, each one case (a DICOM series).
+
     Returns:
         ``{case: [path, ...]}`` sorted by case, channel files in channel order.
     """
     folder = Path(folder)
     if not folder.is_dir():
         raise ValueError(f"{folder} is not a folder; check dataset_dir.")
-    suffixes = tuple(s.lower() for s in suffixes)
+    folders = "/" in suffixes  # a sub-folder is one case: a DICOM series
+    suffixes = tuple(s.lower() for s in suffixes if s != "/")
     cases: dict[str, dict[int, str]] = {}
     for path in sorted(folder.iterdir()):
-        if path.name.startswith(".") or not path.name.lower().endswith(suffixes):
+        if path.name.startswith("."):
             continue
-        stem, _ = _case_and_suffix(path)
+        if path.is_dir():
+            if not folders:
+                continue
+            stem = path.name
+        elif path.name.lower().endswith(suffixes):
+            stem, _ = _case_and_suffix(path)
+        else:
+            continue
         match = _CHANNEL_SUFFIX.match(stem)
         case, channel = (match["case"], int(match["channel"])) if match else (stem, 0)
         if channel in cases.setdefault(case, {}):

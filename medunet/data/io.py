@@ -29,7 +29,9 @@ def atomic_path(path: str | os.PathLike, overwrite: bool = True) -> Iterator[Pat
             f"{final} exists and would be overwritten; choose another path or remove it first."
         )
     final.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=final.suffix, dir=final.parent)
+    double = final.name.lower().endswith((".nii.gz", ".ome.tif", ".ome.tiff"))
+    suffix = "".join(final.suffixes[-2:]) if double else final.suffix  # readers look at it
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=suffix, dir=final.parent)
     os.close(fd)
     tmp = Path(tmp_name)
     try:

@@ -19,7 +19,9 @@ __all__ = ["PackedWeightLoss"]
 
 
 class PackedWeightLoss(nn.Module):
-    """Call ``loss(pred, target[:, :1], target[:, 1:2])`` for a ``(class, weight)`` target.
+    """Call ``loss(pred, target[:, :1], target[:, 1:2])`` for a ``(class, weight)`` target,
+    or ``loss(pred, target, ones)`` for a plain class target (uniform weights, e.g. CT/MRI
+    bundles without a weight map).
 
     Args:
         loss: a loss taking ``(logits, target, weight_map)``, e.g.
@@ -28,8 +30,8 @@ class PackedWeightLoss(nn.Module):
 
     Shapes:
         pred ``(B, C, *spatial)``; target ``(B, 2, *spatial')``: channel 0 integer classes
-        (integral floats accepted), channel 1 the pixel weights; ``spatial' >= spatial``
-        (centre-cropped by the wrapped loss).
+        (integral floats accepted), channel 1 the pixel weights, or ``(B, 1, *spatial')``
+        classes only; ``spatial' >= spatial`` (centre-cropped by the wrapped loss).
     """
 
     def __init__(self, loss: nn.Module) -> None:
@@ -38,10 +40,12 @@ class PackedWeightLoss(nn.Module):
 
     def forward(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """The wrapped loss on the unpacked target."""
-        if target.dim() != pred.dim() or target.shape[1] != 2:
+        if target.dim() != pred.dim() or target.shape[1] not in (1, 2):
             raise ValueError(
-                f"PackedWeightLoss expects a target of (B, 2, *spatial) = (classes, weights), "
-                f"got {tuple(target.shape)}; concatenate label and weight map "
-                "(ConcatItemsd(keys=['label', 'weight'], name='label')) as the last transform."
+                f"PackedWeightLoss expects a target of (B, 2, *spatial) = (classes, weights) or "
+                f"(B, 1, *spatial) classes, got {tuple(target.shape)}; concatenate label and "
+                "weight map (ConcatItemsd(keys=['label', 'weight'], name='label'))."
             )
+        if target.shape[1] == 1:
+            return self.loss(pred, target, torch.ones_like(target, dtype=torch.float32))
         return self.loss(pred, target[:, :1], target[:, 1:2])

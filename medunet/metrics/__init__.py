@@ -1,4 +1,4 @@
-"""Metrics: pixel, Rand, warping and instance scores of microscopy segmentations."""
+"""Metrics: pixel, Rand, warping and instance scores; per-class Dice and HD95 of volumes."""
 
 from __future__ import annotations
 
@@ -7,12 +7,14 @@ from medunet.metrics.instances import DEFAULT_THRESHOLDS, match_instances
 from medunet.metrics.metric import SCORE_NAMES, SegmentationScore, segmentation_scores
 from medunet.metrics.pixels import dice, foreground_iou, pixel_error
 from medunet.metrics.rand import rand_error
+from medunet.metrics.volume import VolumeScore
 from medunet.metrics.warping import separated_foreground, warping_error
 
 __all__ = [
     "DEFAULT_THRESHOLDS",
     "SCORE_NAMES",
     "SegmentationScore",
+    "VolumeScore",
     "contingency_table",
     "dice",
     "foreground_iou",

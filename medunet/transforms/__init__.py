@@ -11,12 +11,13 @@ from medunet.transforms.elastic import (
     dense_displacement,
 )
 from medunet.transforms.instances import InstanceToSemantic, InstanceToSemanticd
+from medunet.transforms.intensity import ModalityNormalize, ModalityNormalized
 from medunet.transforms.postprocess import (
     ProbabilityToInstances,
     ProbabilityToInstancesd,
     remove_small_objects,
 )
-from medunet.transforms.save import SaveMicroscopyd, output_stem
+from medunet.transforms.save import SaveMicroscopyd, SaveVolumed, output_stem
 from medunet.transforms.tiles import RandTileCropd, reflect_indices, tile_geometry
 from medunet.transforms.weight_map import (
     BoundaryWeightMap,
@@ -34,12 +35,15 @@ __all__ = [
     "CoarseElastic",
     "InstanceToSemantic",
     "InstanceToSemanticd",
+    "ModalityNormalize",
+    "ModalityNormalized",
     "ProbabilityToInstances",
     "ProbabilityToInstancesd",
     "RandCoarseElastic",
     "RandCoarseElasticd",
     "RandTileCropd",
     "SaveMicroscopyd",
+    "SaveVolumed",
     "border_term",
     "class_weight_map",
     "cutoff_distance",

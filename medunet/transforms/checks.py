@@ -17,11 +17,13 @@ def _name(x: NdarrayOrTensor, key: Hashable) -> str:
 
 
 class CheckPaird(MapTransform):
-    """Refuse image/label pairs whose spatial shapes or pixel sizes differ.
+    """Refuse image/label pairs whose spatial shapes, pixel sizes or positions differ.
 
     Args:
         keys: the keys compared with each other (e.g. ``("image", "label")``).
         spacing_rtol: relative tolerance on the pixel size (from MetaTensor ``pixdim``).
+        affine_atol: tolerance (in the affine's units, mm for scans) on the rest of the
+            affine: origin and axis directions.
 
     Raises:
         ValueError: one line naming both files and both values.
@@ -31,10 +33,12 @@ class CheckPaird(MapTransform):
         self,
         keys: KeysCollection = ("image", "label"),
         spacing_rtol: float = 1e-3,
+        affine_atol: float = 1e-3,
         allow_missing_keys: bool = False,
     ) -> None:
         super().__init__(keys, allow_missing_keys)
         self.spacing_rtol = spacing_rtol
+        self.affine_atol = affine_atol
 
     def __call__(self, data: Mapping[Hashable, NdarrayOrTensor]) -> dict:
         d = dict(data)
@@ -58,5 +62,14 @@ class CheckPaird(MapTransform):
                     raise ValueError(
                         f"{_name(x, key)} has pixel size {b.tolist()} but {_name(ref, ref_key)} "
                         f"has {a.tolist()}; resave the label with the image's pixel size."
+                    )
+            fa, fb = getattr(ref, "affine", None), getattr(x, "affine", None)
+            if fa is not None and fb is not None:
+                fa, fb = np.asarray(fa, float), np.asarray(fb, float)
+                if fa.shape == fb.shape and not np.allclose(fa, fb, atol=self.affine_atol):
+                    raise ValueError(
+                        f"{_name(x, key)} has affine {np.round(fb, 4).tolist()} but "
+                        f"{_name(ref, ref_key)} has {np.round(fa, 4).tolist()}: they do not "
+                        "overlay in world coordinates; resample the label onto the image's grid."
                     )
         return d

@@ -65,6 +65,10 @@ class RandTileCropd(Randomizable, MapTransform):
         output_size: the output tile per axis (int for all axes). The paper: 388.
         num_samples: tiles per image (a list is returned when > 1, as MONAI's croppers do).
         spatial_dims: 2 or 3 (default: the network's).
+        label_key: with ``class_balanced``, the class label key the centres are drawn from.
+        class_balanced: draw each tile's output centre on a voxel of a class chosen
+            uniformly among the classes present (background included), so that small
+            organs are seen as often as large ones; otherwise uniformly over the image.
 
     Shapes:
         each key ``(C, *spatial)`` -> ``(C, *input_tile)`` (plain torch tensors).
@@ -77,11 +81,15 @@ class RandTileCropd(Randomizable, MapTransform):
         output_size: int | Sequence[int] = 388,
         num_samples: int = 1,
         spatial_dims: int | None = None,
+        label_key: str = "label",
+        class_balanced: bool = False,
         allow_missing_keys: bool = False,
     ) -> None:
         MapTransform.__init__(self, keys, allow_missing_keys)
         if num_samples < 1:
             raise ValueError(f"num_samples must be >= 1, got {num_samples}.")
+        self.label_key = label_key
+        self.class_balanced = class_balanced
         dims = spatial_dims or (network.spatial_dims if network is not None else 2)
         self.input_tile, self.output_tile = tile_geometry(network, output_size, dims)
         self.halo = tuple(
@@ -90,15 +98,33 @@ class RandTileCropd(Randomizable, MapTransform):
         self.num_samples = num_samples
         self._starts: list[tuple[int, ...]] = []
 
-    def randomize(self, spatial_shape: Sequence[int]) -> None:  # type: ignore[override]
-        """Draw ``num_samples`` output-window starts for an image of ``spatial_shape``."""
+    def randomize(  # type: ignore[override]
+        self, spatial_shape: Sequence[int], labels: np.ndarray | None = None
+    ) -> None:
+        """Draw ``num_samples`` output-window starts for an image of ``spatial_shape``
+        (centred on voxels of randomly chosen classes of ``labels`` when given)."""
         self._starts = []
         for _ in range(self.num_samples):
+            centre = self._class_centre(labels) if labels is not None else None
             start = []
-            for n, out in zip(spatial_shape, self.output_tile, strict=True):
+            for axis, (n, out) in enumerate(zip(spatial_shape, self.output_tile, strict=True)):
                 lo, hi = min(0, n - out), max(0, n - out)  # the window covers the image if larger
-                start.append(int(self.R.randint(lo, hi + 1)))
+                if centre is None:
+                    start.append(int(self.R.randint(lo, hi + 1)))
+                else:
+                    start.append(int(np.clip(centre[axis] - out // 2, lo, hi)))
             self._starts.append(tuple(start))
+
+    def _class_centre(self, labels: np.ndarray) -> tuple[int, ...]:
+        """A voxel of a class drawn uniformly among those present (rejection sampling on
+        random voxels first: cheap for large volumes; exhaustive for rare classes)."""
+        classes = np.unique(labels)
+        target = classes[self.R.randint(len(classes))]
+        flat = labels.reshape(-1)
+        probe = self.R.randint(0, flat.size, size=min(4096, flat.size))
+        hits = probe[flat[probe] == target]
+        index = hits[0] if hits.size else self.R.choice(np.flatnonzero(flat == target))
+        return tuple(int(i) for i in np.unravel_index(int(index), labels.shape))
 
     def _crop(self, x: NdarrayOrTensor, start: Sequence[int]) -> torch.Tensor:
         t = x.as_tensor() if hasattr(x, "as_tensor") else torch.as_tensor(x)
@@ -124,7 +150,16 @@ class RandTileCropd(Randomizable, MapTransform):
                     f"RandTileCropd: {key!r} has spatial shape {tuple(d[key].shape[1:])}, "
                     f"{first!r} {spatial}; image, label and weight map must match."
                 )
-        self.randomize(spatial)
+        labels = None
+        if self.class_balanced:
+            if self.label_key not in d:
+                raise KeyError(
+                    f"RandTileCropd: class_balanced needs the label key {self.label_key!r}."
+                )
+            lab = d[self.label_key]
+            lab = lab.as_tensor() if hasattr(lab, "as_tensor") else lab
+            labels = np.asarray(lab.cpu() if isinstance(lab, torch.Tensor) else lab)[0]
+        self.randomize(spatial, labels)
         samples = []
         for start in self._starts:
             sample = dict(d)

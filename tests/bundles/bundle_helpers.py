@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tifffile
+import torch
 from scipy import ndimage as ndi
 
 from medunet.data import random_blobs
@@ -80,3 +81,61 @@ def check(proc: subprocess.CompletedProcess) -> str:
     if proc.returncode != 0:
         pytest.fail(f"exit code {proc.returncode}:\n{out[-6000:]}")
     return out
+
+
+class IntensityClasses(torch.nn.Module):
+    """A stand-in network whose classes are read off the intensities (image = 100 * label,
+    CT window [0, 200] -> 0.5 * label): tests the geometry of inference, not learning."""
+
+    def __init__(self, num_classes: int = 3) -> None:
+        super().__init__()
+        self.num_classes = num_classes
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        classes = torch.arange(self.num_classes, dtype=x.dtype, device=x.device)
+        return -10.0 * (2.0 * x - classes.view(1, -1, *([1] * (x.dim() - 2)))) ** 2
+
+
+def blocks_volume(shape=(30, 26, 18), seed: int = 0) -> np.ndarray:
+    """An integer label volume of a few boxes (classes 1 and 2) on background 0."""
+    rng = np.random.default_rng(seed)
+    lab = np.zeros(shape, np.uint8)
+    for cls in (1, 2, 1):
+        lo = [int(rng.integers(2, n // 2)) for n in shape]
+        hi = [min(n - 2, a + int(rng.integers(4, n // 2))) for a, n in zip(lo, shape, strict=True)]
+        lab[lo[0] : hi[0], lo[1] : hi[1], lo[2] : hi[2]] = cls
+    return lab
+
+
+def write_dicom_series(volume: np.ndarray, folder: Path, spacing, origin, direction) -> None:
+    """A CT DICOM series (one file per slice) of ``volume`` ``(z, y, x)`` with SimpleITK."""
+    import SimpleITK as sitk
+
+    folder.mkdir(parents=True, exist_ok=True)
+    image = sitk.GetImageFromArray(volume.astype(np.int16))
+    image.SetSpacing([float(s) for s in spacing])
+    image.SetOrigin([float(o) for o in origin])
+    image.SetDirection([float(v) for v in np.asarray(direction, float).ravel()])
+    d = image.GetDirection()
+    orientation = "\\".join(f"{v:.6f}" for v in (d[0], d[3], d[6], d[1], d[4], d[7]))
+    writer = sitk.ImageFileWriter()
+    writer.KeepOriginalImageUIDOn()
+    series = "1.2.826.0.1.3680043.2.1125.1.20261125"
+    for z in range(image.GetDepth()):
+        slc = image[:, :, z]
+        position = image.TransformIndexToPhysicalPoint((0, 0, z))
+        for tag, value in (
+            ("0008|0060", "CT"),
+            ("0020|000e", series),
+            ("0020|000d", series + ".1"),
+            ("0008|0018", f"{series}.{z + 2}"),
+            ("0020|0037", orientation),
+            ("0020|0032", "\\".join(f"{p:.6f}" for p in position)),
+            ("0020|0013", str(z + 1)),
+            ("0018|0050", f"{spacing[2]:.6f}"),
+            ("0028|1052", "0"),
+            ("0028|1053", "1"),
+        ):
+            slc.SetMetaData(tag, value)
+        writer.SetFileName(str(folder / f"slice{z:03d}.dcm"))
+        writer.Execute(slc)

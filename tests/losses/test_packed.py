@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from medunet.losses import PackedWeightLoss, WeightedCrossEntropyLoss
+from medunet.losses import PackedWeightLoss, WeightedCrossEntropyLoss, WeightedDiceCELoss
 
 
 def test_packed_equals_direct_call_with_cropping():
@@ -17,8 +17,15 @@ def test_packed_equals_direct_call_with_cropping():
     assert torch.allclose(direct, packed)
 
 
-def test_unpacked_target_is_refused_with_the_fix():
+def test_class_only_target_means_uniform_weights():
+    logits = torch.randn(2, 3, 4, 4, 4)
+    classes = torch.randint(0, 3, (2, 1, 4, 4, 4))
+    packed = PackedWeightLoss(WeightedDiceCELoss())(logits, classes)
+    uniform = WeightedDiceCELoss()(logits, classes, torch.ones(2, 1, 4, 4, 4))
+    assert torch.allclose(packed, uniform)
+
+
+def test_wrong_target_is_refused_with_the_fix():
+    loss = PackedWeightLoss(WeightedCrossEntropyLoss())
     with pytest.raises(ValueError, match="ConcatItemsd"):
-        PackedWeightLoss(WeightedCrossEntropyLoss())(
-            torch.randn(1, 2, 4, 4), torch.zeros(1, 1, 4, 4)
-        )
+        loss(torch.randn(1, 2, 4, 4), torch.zeros(1, 3, 4, 4))
