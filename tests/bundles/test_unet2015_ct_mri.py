@@ -53,9 +53,9 @@ def _rotation_z(degrees: float) -> np.ndarray:
     return np.array([[math.cos(a), -math.sin(a), 0], [math.sin(a), math.cos(a), 0], [0, 0, 1]])
 
 
-def _affine(spacing, rotation=np.eye(3), origin=(-20.0, 15.0, 7.5)) -> np.ndarray:
+def _affine(spacing, rotation=None, origin=(-20.0, 15.0, 7.5)) -> np.ndarray:
     affine = np.eye(4)
-    affine[:3, :3] = rotation @ np.diag(spacing)
+    affine[:3, :3] = (np.eye(3) if rotation is None else rotation) @ np.diag(spacing)
     affine[:3, 3] = origin
     return affine
 
