@@ -11,6 +11,7 @@ from medunet.data.microscopy import (
     read_microscopy,
     write_microscopy_tiff,
 )
+from medunet.data.mni import write_hemisphere_split
 from medunet.data.sample import load_sample, sample_paths, write_sample_split
 from medunet.data.sampler import TileSampler
 from medunet.data.spacing import dataset_spacing, ras_spacing, stored_spacing
@@ -33,6 +34,7 @@ __all__ = [
     "stored_spacing",
     "training_split",
     "transform_hash",
+    "write_hemisphere_split",
     "write_microscopy_tiff",
     "write_sample_split",
 ]

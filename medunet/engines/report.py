@@ -46,12 +46,15 @@ class PerImageScores:
 
     def _report(self, engine: Engine) -> None:
         details = getattr(engine.state, "metric_details", None) or {}
-        columns = {k: torch.as_tensor(v).reshape(-1) for k, v in details.items()}
+        columns = {k: torch.as_tensor(v).reshape(len(self._names), -1) for k, v in details.items()}
         if not columns:
             return
-        logger.info("per-image scores: %s", ", ".join(columns))
+        logger.info(
+            "per-image scores (one value per class where a score has several): %s",
+            ", ".join(columns),
+        )
         for i, name in enumerate(self._names):
             values = ", ".join(
-                f"{k} {float(v[i]):.4f}" for k, v in columns.items() if i < v.numel()
+                f"{k} " + " ".join(f"{float(x):.4f}" for x in v[i]) for k, v in columns.items()
             )
             logger.info("  %s: %s", name, values)

@@ -10,7 +10,7 @@ from medunet.transforms.elastic import (
     RandCoarseElasticd,
     dense_displacement,
 )
-from medunet.transforms.instances import InstanceToSemantic, InstanceToSemanticd
+from medunet.transforms.instances import InstanceToSemantic, InstanceToSemanticd, LabelComponentsd
 from medunet.transforms.intensity import ModalityNormalize, ModalityNormalized
 from medunet.transforms.postprocess import (
     ProbabilityToInstances,
@@ -35,6 +35,7 @@ __all__ = [
     "CoarseElastic",
     "InstanceToSemantic",
     "InstanceToSemanticd",
+    "LabelComponentsd",
     "ModalityNormalize",
     "ModalityNormalized",
     "ProbabilityToInstances",

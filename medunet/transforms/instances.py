@@ -13,7 +13,7 @@ from scipy import ndimage as ndi
 
 from medunet.transforms.labels import check_instance_labels
 
-__all__ = ["InstanceToSemantic", "InstanceToSemanticd"]
+__all__ = ["InstanceToSemantic", "InstanceToSemanticd", "LabelComponentsd"]
 
 
 class InstanceToSemantic(Transform):
@@ -80,4 +80,32 @@ class InstanceToSemanticd(MapTransform):
         d = dict(data)
         for key in self.key_iterator(d):
             d[self.output_key or key] = self.transform(d[key])
+        return d
+
+
+class LabelComponentsd(MapTransform):
+    """Objects of a label image as instance labels: as they are (``mode="labels"``) or the
+    connected components of its foreground (``mode="connected_components"``, full
+    connectivity), for binary labels such as EM cell interiors separated by membranes.
+
+    Shapes:
+        ``(1, *spatial)`` -> the same shape, int32 labels 0..K.
+    """
+
+    def __init__(
+        self, keys: KeysCollection, mode: str = "labels", allow_missing_keys: bool = False
+    ) -> None:
+        super().__init__(keys, allow_missing_keys)
+        if mode not in ("labels", "connected_components"):
+            raise ValueError(f"mode must be 'labels' or 'connected_components', got {mode!r}.")
+        self.mode = mode
+
+    def __call__(self, data: Mapping[Hashable, NdarrayOrTensor]) -> dict:
+        d = dict(data)
+        if self.mode == "labels":
+            return d
+        for key in self.key_iterator(d):
+            lab = check_instance_labels(d[key], "LabelComponentsd", allow_empty=True)
+            comps = ndi.label(lab > 0, structure=np.ones((3,) * lab.ndim, bool))[0]
+            d[key] = convert_to_dst_type(comps[None].astype(np.int32), d[key], dtype=torch.int32)[0]
         return d
