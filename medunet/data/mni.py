@@ -42,7 +42,7 @@ def write_hemisphere_split(mni_dir: str | Path, out_dir: str | Path, step: int =
     image = np.asarray(t1.dataobj).astype(np.float32)
     affine = t1.affine.copy()
     # voxel index of x = 0 mm along the first axis (the template is RAS, 1 mm)
-    mid = int(round(-affine[0, 3] / affine[0, 0]))
+    mid = round(float(-affine[0, 3] / affine[0, 0]))
     parts = {"left": slice(0, mid), "right": slice(mid, None)}
     if affine[0, 0] < 0:
         parts = {"left": slice(mid, None), "right": slice(0, mid)}

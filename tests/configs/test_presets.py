@@ -1,4 +1,4 @@
-"""Every preset in configs/ parses and instantiates with its bundle's train and inference configs."""
+"""Each preset in configs/ parses and builds with its bundle's train and inference YAML."""
 
 from __future__ import annotations
 
