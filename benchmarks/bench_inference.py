@@ -11,11 +11,16 @@ MONAI, which needs outputs the size of its window):
 3. peak memory (RSS, in child processes) for 2048^2 and 4096^2 images: bounded by the tile,
    not the image, apart from the image-sized input/output buffers;
 4. 3D: the same for a 192^3 volume, UNet2015 channels (8, 16, 32, 64), ours valid and
-   same-with-crop vs MONAI roi 96.
+   same-with-crop vs MONAI roi 96;
+5. the CT/MRI bundle's default inference (``bundles/unet2015_ct_mri/configs/inference.yaml``:
+   its network, same-padded channels 32..256, and its inferer) on a 192^3 volume vs MONAI
+   ``sliding_window_inference`` with the same network, roi 96, overlap 0.5 gaussian (the model
+   zoo's and nnU-Net's setting) and overlap 0.25 (``--ct-mri-only`` runs just this).
 
-    python benchmarks/bench_inference.py [--skip-3d] [--skip-memory] [--memory-only]
+    python benchmarks/bench_inference.py [--skip-3d] [--skip-memory] [--memory-only] [--ct-mri-only]
 
-Targets (issue 5): 2D time ratio vs overlap 0.5 gaussian <= 0.5, vs overlap 0.25 <= 1.0.
+Targets: 2D time ratio vs overlap 0.5 gaussian <= 0.5, vs overlap 0.25 <= 1.0 (issue 5);
+the CT/MRI bundle's inference <= 1.0x MONAI overlap 0.5 gaussian (issue 9).
 """
 
 from __future__ import annotations
@@ -151,6 +156,44 @@ def memory(roi: int) -> None:
         )
 
 
+def compare_ct_mri_bundle(size: tuple[int, ...] = (192, 192, 192), roi: int = 96) -> None:
+    """The CT/MRI bundle's own network and inferer vs MONAI's sliding window (same network)."""
+    from pathlib import Path
+
+    from monai.bundle import ConfigParser
+
+    torch.manual_seed(0)
+    parser = ConfigParser()
+    config = Path(__file__).resolve().parents[1] / "bundles/unet2015_ct_mri/configs/inference.yaml"
+    parser.read_config(str(config))
+    net = parser.get_parsed_content("network_def").eval()
+    inferer = parser.get_parsed_content("inferer")
+    inferer.progress = False
+    x = torch.rand(1, 1, *size)
+    plan = inferer.plan(size, net)
+    print(f"\n== CT/MRI bundle default inference: volume {size}, UNet2015 {net.channels} same")
+    monai_05, monai_025 = (pixel_overhead_monai(size, roi, ov) for ov in (0.5, 0.25))
+    print(
+        f"input voxels per voxel: ours {pixel_overhead_ours(plan, size):.2f} (tile {plan['roi']},"
+        f" halo {inferer.halo}, {math.prod(plan['tiles'])} tiles); MONAI roi {roi} 0.5: "
+        f"{monai_05:.2f}, 0.25: {monai_025:.2f}"
+    )
+    with torch.no_grad():
+        net(torch.rand(1, 1, 16, 16, 16))  # warm-up
+    t_ours, _ = timed(lambda: inferer(x, net))
+    t_gauss, _ = timed(
+        lambda: sliding_window_inference(x, roi, 1, net, overlap=0.5, mode="gaussian")
+    )
+    t_const, _ = timed(lambda: sliding_window_inference(x, roi, 1, net, overlap=0.25))
+    print(
+        f"wall-clock: ours {t_ours:.1f} s, MONAI 0.5 gaussian {t_gauss:.1f} s, 0.25 {t_const:.1f} s"
+    )
+    print(
+        f"  ours / MONAI 0.5 gaussian {t_ours / t_gauss:.2f} (target <= 1.0) | "
+        f"ours / MONAI 0.25 {t_ours / t_const:.2f}"
+    )
+
+
 def in_child(*args: str) -> None:
     """Run this script in a fresh process (each its own allocator state), echo its output."""
     res = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True)
@@ -169,7 +212,12 @@ def main() -> None:
     parser.add_argument("--tuned-malloc", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--roi", type=int, default=1212, help="memory test tile")
     parser.add_argument("--memory-only", action="store_true")
+    parser.add_argument("--ct-mri-only", action="store_true")
     args = parser.parse_args()
+    if args.ct_mri_only:
+        print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+        compare_ct_mri_bundle()
+        return
     if args.tuned_malloc:
         tune_glibc_malloc()  # before any contender runs, so all share it
     if args.child_memory:
@@ -188,6 +236,8 @@ def main() -> None:
             malloc = "tuned (the inferer's default)" if tuned else "default (tuning off)"
             print(f"\n##### {case}, glibc malloc {malloc}")
             in_child("--child-compare", case, *(["--tuned-malloc"] if tuned else []))
+    if not args.skip_3d:
+        compare_ct_mri_bundle()
     if not args.skip_memory:
         memory(args.roi)
 

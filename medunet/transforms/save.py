@@ -34,19 +34,11 @@ def output_stem(source: str | Sequence[str]) -> str:
     return _CHANNEL_SUFFIX.sub("", name)
 
 
-class SaveMicroscopyd(MapTransform):
-    """Write each key as ``output_dir/<input name><postfix>.tif`` (ImageJ TIFF, atomic).
+class _SaveNamedAfterInput(MapTransform):
+    """Shared by the savers: one output per key, named ``<input name><postfix><suffix>``
+    after the file behind ``source_key``'s MetaTensor; ``(1, *spatial)`` arrays."""
 
-    The input's file name and pixel size are read from ``source_key``'s MetaTensor (the
-    loaded image), so the prediction opens at the input's scale in Fiji or napari.
-
-    Args:
-        keys: keys to save, each ``(1, *spatial)``.
-        output_dir: destination folder (created).
-        postfix: one per key, appended to the input's name (e.g. ``"_labels"``, ``"_prob"``).
-        source_key: the loaded image key whose meta names the file.
-        overwrite: False refuses to replace an existing file (one-line error).
-    """
+    suffix = ""
 
     def __init__(
         self,
@@ -67,99 +59,92 @@ class SaveMicroscopyd(MapTransform):
         self.source_key = source_key
         self.overwrite = overwrite
 
+    def write(self, path: Path, value: NdarrayOrTensor, array: np.ndarray, source) -> None:
+        """Write ``array`` (``value`` without its channel axis) to ``path``."""
+        raise NotImplementedError
+
     def __call__(self, data: Mapping[Hashable, NdarrayOrTensor]) -> dict:
         d = dict(data)
         src = d.get(self.source_key)
         meta = getattr(src, "meta", {}) or {}
-        source = meta.get("filename_or_obj")
-        if not source:
+        name = type(self).__name__
+        if not meta.get("filename_or_obj"):
             raise ValueError(
-                f"SaveMicroscopyd: {self.source_key!r} has no file name in its meta; load it "
-                "with LoadImaged so that outputs can be named after it."
+                f"{name}: {self.source_key!r} has no file name in its meta; load it with "
+                "LoadImaged so that outputs can be named after it."
             )
-        pixdim = getattr(src, "pixdim", None)  # MetaTensor: spacing from the affine
-        pixdim = np.asarray(pixdim if pixdim is not None else [], dtype=float).ravel()
-        unit = str(meta.get("unit", "um"))
-        stem = output_stem(source)
+        stem = output_stem(meta["filename_or_obj"])
         for key, postfix in zip(self.keys, self.postfix, strict=True):
             if key not in d:
                 if self.allow_missing_keys:
                     continue
-                raise KeyError(f"SaveMicroscopyd: key {key!r} is missing.")
+                raise KeyError(f"{name}: key {key!r} is missing.")
             array = convert_data_type(d[key], np.ndarray)[0]
             if array.ndim < 3 or array.shape[0] != 1:
-                raise ValueError(
-                    f"SaveMicroscopyd: {key!r} must be (1, *spatial), got {array.shape}."
-                )
-            array = array[0]
-            spacing = pixdim[: array.ndim] if pixdim.size >= array.ndim else None
-            path = self.output_dir / f"{stem}{postfix}.tif"
-            write_microscopy_tiff(path, array, spacing, unit, overwrite=self.overwrite)
+                raise ValueError(f"{name}: {key!r} must be (1, *spatial), got {array.shape}.")
+            path = self.output_dir / f"{stem}{postfix}{self.suffix}"
+            self.write(path, d[key], array[0], src)
             logger.info("saved %s", path)
         return d
 
 
-class SaveVolumed(MapTransform):
+class SaveMicroscopyd(_SaveNamedAfterInput):
+    """Write each key as ``output_dir/<input name><postfix>.tif`` (ImageJ TIFF, atomic).
+
+    The input's file name and pixel size are read from ``source_key``'s MetaTensor (the
+    loaded image), so the prediction opens at the input's scale in Fiji or napari.
+
+    Args:
+        keys: keys to save, each ``(1, *spatial)``.
+        output_dir: destination folder (created).
+        postfix: one per key, appended to the input's name (e.g. ``"_labels"``, ``"_prob"``).
+        source_key: the loaded image key whose meta names the file.
+        overwrite: False refuses to replace an existing file (one-line error).
+    """
+
+    suffix = ".tif"
+
+    def write(self, path: Path, value: NdarrayOrTensor, array: np.ndarray, source) -> None:
+        """ImageJ TIFF with the source's pixel size (from its affine) and unit."""
+        pixdim = getattr(source, "pixdim", None)
+        pixdim = np.asarray(pixdim if pixdim is not None else [], dtype=float).ravel()
+        spacing = pixdim[: array.ndim] if pixdim.size >= array.ndim else None
+        unit = str((getattr(source, "meta", {}) or {}).get("unit", "um"))
+        write_microscopy_tiff(path, array, spacing, unit, overwrite=self.overwrite)
+
+
+class SaveVolumed(_SaveNamedAfterInput):
     """Write each key as ``output_dir/<input name><postfix>.nii.gz`` with its own affine.
 
     Meant for predictions that ``Invertd`` has brought back onto the input's grid: the
     saved volume has the input's shape and affine, so it overlays the scan exactly in world
     coordinates (3D Slicer, ITK-SNAP), whatever orientation the header had. Integer label
-    volumes are stored as the smallest unsigned type that holds them; written atomically.
+    volumes are stored as the smallest type that holds them; written atomically.
 
     Args:
-        keys: keys to save, each ``(1, *spatial)`` MetaTensor.
+        keys: keys to save, each ``(1, H, W, D)`` MetaTensor.
         output_dir: destination folder (created).
         postfix: appended to the input's name (one per key or one for all).
         source_key: the loaded image key whose file name names the output.
         overwrite: False refuses to replace an existing file (one-line error).
     """
 
-    def __init__(
-        self,
-        keys: KeysCollection,
-        output_dir: str | Path,
-        postfix: Sequence[str] | str = "",
-        source_key: str = "image",
-        overwrite: bool = True,
-        allow_missing_keys: bool = False,
-    ) -> None:
-        super().__init__(keys, allow_missing_keys)
-        self.postfix = ensure_tuple(postfix)
-        if len(self.postfix) == 1:
-            self.postfix = self.postfix * len(self.keys)
-        self.output_dir = Path(output_dir)
-        self.source_key = source_key
-        self.overwrite = overwrite
+    suffix = ".nii.gz"
 
-    def __call__(self, data: Mapping[Hashable, NdarrayOrTensor]) -> dict:
+    def write(self, path: Path, value: NdarrayOrTensor, array: np.ndarray, source) -> None:
+        """NIfTI with ``value``'s affine as both qform and sform."""
         import nibabel as nib
 
-        d = dict(data)
-        meta = getattr(d.get(self.source_key), "meta", {}) or {}
-        source = meta.get("filename_or_obj")
-        if not source:
-            raise ValueError(f"SaveVolumed: {self.source_key!r} has no file name in its meta.")
-        stem = output_stem(source)
-        for key, postfix in zip(self.keys, self.postfix, strict=True):
-            if key not in d and self.allow_missing_keys:
-                continue
-            x = d[key]
-            affine = np.asarray(getattr(x, "affine", None) if hasattr(x, "affine") else np.eye(4))
-            array = convert_data_type(x, np.ndarray)[0]
-            if array.ndim != 4 or array.shape[0] != 1:
-                raise ValueError(f"SaveVolumed: {key!r} must be (1, H, W, D), got {array.shape}.")
-            array = array[0]
-            if np.issubdtype(array.dtype, np.floating) and np.array_equal(array, np.round(array)):
-                array = array.astype(np.int64)
-            if np.issubdtype(array.dtype, np.integer):
-                dtype = np.uint8 if array.min() >= 0 and array.max() < 256 else np.int32
-                array = array.astype(dtype)
-            path = self.output_dir / f"{stem}{postfix}.nii.gz"
-            image = nib.Nifti1Image(array, affine.astype(np.float64))
-            image.set_qform(affine, code=1)
-            image.set_sform(affine, code=1)
-            with atomic_path(path, overwrite=self.overwrite) as tmp:
-                nib.save(image, str(tmp))
-            logger.info("saved %s", path)
-        return d
+        if array.ndim != 3:
+            raise ValueError(f"SaveVolumed: expected a (1, H, W, D) volume for {path.name}.")
+        affine = np.asarray(getattr(value, "affine", np.eye(4)), dtype=np.float64)
+        if np.issubdtype(array.dtype, np.floating) and np.array_equal(array, np.round(array)):
+            array = array.astype(np.int64)
+        if np.issubdtype(array.dtype, np.integer):
+            small = array.min() >= 0 and array.max() < 256
+            array = array.astype(np.uint8 if small else np.int32)
+        image = nib.Nifti1Image(array, affine)
+        image.set_qform(affine, code=1)
+        image.set_sform(affine, code=1)
+        with atomic_path(path, overwrite=self.overwrite) as tmp:
+            nib.save(image, str(tmp))
