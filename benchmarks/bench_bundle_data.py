@@ -20,7 +20,7 @@ grey/white matter labels (../shared/data/mni152, 1 mm, 98x233x189), 96^3 tiles:
   stored median spacing, foreground crop and MRI normalisation cached on disk; then
   class-balanced ``RandTileCropd`` and ``paper_augmentations`` in 3D per sample.
 - stock MONAI: the same deterministic steps recomputed for every sample (no cache),
-  ``RandCropByLabelClassesd`` (equal class ratios), ``Rand3DElasticd`` (sigma 5-7,
+  ``SpatialPadd`` (reflect) + ``RandCropByLabelClassesd`` (equal class ratios), ``Rand3DElasticd`` (sigma 5-7,
   magnitude 50-150), ``RandAffined``, flips and gray values.
 
     python benchmarks/bench_bundle_data.py [--samples 40] [--case nuclei2d|mni152|all]
@@ -96,6 +96,7 @@ def stock_volume_dataset(data: list[dict]):
             Spacingd(keys, pixdim=(1.0, 1.0, 1.0), mode=modes),
             CropForegroundd(keys, source_key="image", margin=8, allow_smaller=True),
             NormalizeIntensityd("image", nonzero=True),
+            SpatialPadd(keys, spatial_size=(96, 96, 96), mode="reflect"),
             RandCropByLabelClassesd(
                 keys, "label", spatial_size=(96, 96, 96), num_classes=3, num_samples=1
             ),

@@ -166,3 +166,34 @@ def test_train_evaluate_infer_nifti(tmp_path):
         torch.load(bundle / "models" / "checkpoint.pt", weights_only=False)["trainer"]["iteration"]
         == 2
     )
+
+
+def test_multichannel_cases_are_stacked_and_bad_pairs_named(tmp_path):
+    root = tmp_path / "data"
+    for sub in ("imagesTr", "labelsTr"):
+        (root / sub).mkdir(parents=True)
+    labels = blocks_volume((20, 18, 12), seed=1)
+    affine = _affine((1.0, 1.0, 2.0))
+    for c in range(2):  # two MRI sequences of one case
+        image = (labels * (c + 1) * 50.0).astype(np.float32)
+        nib.save(nib.Nifti1Image(image, affine), root / "imagesTr" / f"brain_{c:04d}.nii.gz")
+    nib.save(nib.Nifti1Image(labels, affine), root / "labelsTr" / "brain.nii.gz")
+    parser = ConfigParser()
+    parser.read_config(str(CONFIGS / "train.yaml"))
+    parser["dataset_dir"] = str(root)
+    parser["target_spacing"] = [1.0, 1.0, 2.0]
+    parser["modality"] = "MR"
+    items = parser.get_parsed_content("train#dataset#data")
+    assert len(items) == 1 and len(items[0]["image"]) == 2
+    prepare = parser.get_parsed_content("validate#preprocessing")
+    sample = prepare(items[0])
+    assert sample["image"].shape[0] == 2 and sample["image"].shape[1:] == sample["label"].shape[1:]
+    shifted = affine.copy()
+    shifted[:3, 3] += 5.0  # the label sits 5 mm elsewhere: refused, both files named
+    nib.save(nib.Nifti1Image(labels, shifted), root / "labelsTr" / "brain.nii.gz")
+    with pytest.raises(RuntimeError) as err:
+        prepare(items[0])
+    cause = err.value
+    while cause.__cause__ is not None:
+        cause = cause.__cause__
+    assert "brain.nii.gz has affine" in str(cause) and "brain_0000.nii.gz" in str(cause)
