@@ -20,8 +20,8 @@ grey/white matter labels (../shared/data/mni152, 1 mm, 98x233x189), 96^3 tiles:
   stored median spacing, foreground crop and MRI normalisation cached on disk; then
   class-balanced ``RandTileCropd`` and ``paper_augmentations`` in 3D per sample.
 - stock MONAI: the same deterministic steps recomputed for every sample (no cache),
-  ``SpatialPadd`` (reflect) + ``RandCropByLabelClassesd`` (equal class ratios), ``Rand3DElasticd`` (sigma 5-7,
-  magnitude 50-150), ``RandAffined``, flips and gray values.
+  ``SpatialPadd`` (reflect) + ``RandCropByLabelClassesd`` (equal class ratios),
+  ``Rand3DElasticd`` (sigma 5-7, magnitude 50-150), ``RandAffined``, flips and gray values.
 
     python benchmarks/bench_bundle_data.py [--samples 40] [--case nuclei2d|mni152|all]
 
