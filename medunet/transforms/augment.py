@@ -40,6 +40,7 @@ def paper_augmentations(
     max_rotation: float = math.pi,
     prob_intensity: float = 0.5,
     spacing: Sequence[float] | None = None,
+    allow_missing_keys: bool = False,
 ) -> Compose:
     """Elastic deformation, shift + free rotation, 90-degree rotations, flips, gray values.
 
@@ -57,6 +58,7 @@ def paper_augmentations(
         max_shift: largest shift in pixels per axis.
         max_rotation: largest free rotation in radians (pi: any angle).
         prob_intensity: probability of each gray-value change.
+        allow_missing_keys: skip keys absent from a sample (e.g. an optional weight map).
 
     Returns:
         a ``monai.transforms.Compose``; call ``set_random_state`` on it for reproducibility.
@@ -67,9 +69,17 @@ def paper_augmentations(
     if spatial_dims not in (2, 3):
         raise ValueError(f"spatial_dims must be 2 or 3, got {spatial_dims}.")
     rotate = max_rotation if spatial_dims == 2 else (max_rotation, 0.0, 0.0)
+    missing = allow_missing_keys
     geometric = [
         RandCoarseElasticd(
-            keys, grid_size, elastic_std, prob_elastic, mode, "reflection", spacing=spacing
+            keys,
+            grid_size,
+            elastic_std,
+            prob_elastic,
+            mode,
+            "reflection",
+            spacing=spacing,
+            allow_missing_keys=missing,
         ),
         RandAffined(
             keys,
@@ -78,9 +88,13 @@ def paper_augmentations(
             translate_range=(max_shift,) * spatial_dims,
             mode=mode,
             padding_mode="reflection",
+            allow_missing_keys=missing,
         ),
-        RandRotate90d(keys, prob=0.5, max_k=3, spatial_axes=(0, 1)),
-        *[RandFlipd(keys, prob=0.5, spatial_axis=axis) for axis in range(spatial_dims)],
+        RandRotate90d(keys, prob=0.5, max_k=3, spatial_axes=(0, 1), allow_missing_keys=missing),
+        *[
+            RandFlipd(keys, prob=0.5, spatial_axis=axis, allow_missing_keys=missing)
+            for axis in range(spatial_dims)
+        ],
     ]
     image_keys = ensure_tuple(image_keys)
     intensity = [

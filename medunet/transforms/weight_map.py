@@ -266,6 +266,8 @@ class BoundaryWeightMapd(MapTransform):
         normalize_spacing: divide that spacing by its smallest value, so ``sigma`` stays in
             pixels of the finest axis while the anisotropy is honoured (microscopy Z-stacks:
             sigma = 5 in-plane pixels whatever the pixel size in microns).
+        enabled: False writes nothing (a config switch: later ``ConcatItemsd`` with
+            ``allow_missing_keys`` then passes the plain label, i.e. uniform weights).
         **kwargs: arguments of :class:`BoundaryWeightMap`.
     """
 
@@ -275,6 +277,7 @@ class BoundaryWeightMapd(MapTransform):
         weight_key: str = "weight",
         spacing_from_meta: bool = False,
         normalize_spacing: bool = False,
+        enabled: bool = True,
         allow_missing_keys: bool = False,
         **kwargs,
     ) -> None:
@@ -284,10 +287,13 @@ class BoundaryWeightMapd(MapTransform):
         self.weight_key = weight_key
         self.spacing_from_meta = spacing_from_meta
         self.normalize_spacing = normalize_spacing
+        self.enabled = enabled
         self.transform = BoundaryWeightMap(**kwargs)
 
     def __call__(self, data: Mapping[Hashable, NdarrayOrTensor]) -> dict:
         d = dict(data)
+        if not self.enabled:
+            return d
         for key in self.key_iterator(d):
             spacing = None
             if self.spacing_from_meta and self.transform.spacing is None:

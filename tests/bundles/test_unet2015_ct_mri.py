@@ -197,3 +197,22 @@ def test_multichannel_cases_are_stacked_and_bad_pairs_named(tmp_path):
     while cause.__cause__ is not None:
         cause = cause.__cause__
     assert "brain.nii.gz has affine" in str(cause) and "brain_0000.nii.gz" in str(cause)
+
+
+@pytest.mark.parametrize("weight_map", [False, True])
+def test_weight_map_switch_reaches_the_loss(tmp_path, weight_map):
+    data = _nifti_dataset(tmp_path / "data", n=1)
+    parser = ConfigParser()
+    parser.read_config(str(CONFIGS / "train.yaml"))
+    parser["dataset_dir"] = str(data)
+    parser["target_spacing"] = [1.2, 1.2, 2.0]
+    parser["cache"] = "none"
+    parser["weight_map"] = weight_map
+    parser["channels"], parser["output_tile"], parser["num_classes"] = [4, 8], 16, 3
+    sample = parser.get_parsed_content("train#dataset")[0]
+    assert sample["label"].shape[0] == (2 if weight_map else 1) and "weight" not in sample
+    if weight_map:
+        assert float(sample["label"][1].max()) > 1.5  # border weights between structures
+    net = parser.get_parsed_content("network_def")
+    loss = parser.get_parsed_content("loss")(net(sample["image"][None]), sample["label"][None])
+    assert torch.isfinite(loss)
