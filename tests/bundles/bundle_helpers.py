@@ -71,8 +71,11 @@ def run_bundle(
         config,
         *args,
     ]
-    env = dict(os.environ, PYTHONUNBUFFERED="1", OMP_NUM_THREADS="1")
-    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout, env=env)
+    env = dict(os.environ, PYTHONUNBUFFERED="1", OMP_NUM_THREADS="1", PYTHONIOENCODING="utf-8")
+    return subprocess.run(
+        cmd, cwd=ROOT, capture_output=True, timeout=timeout, env=env,
+        encoding="utf-8", errors="replace",
+    )  # fmt: skip
 
 
 def check(proc: subprocess.CompletedProcess) -> str:

@@ -276,7 +276,8 @@ def test_ckpt_export_torchscript_matches_checkpoint(tmp_path):
         ],
         cwd=ROOT,
         capture_output=True,
-        text=True,
+        encoding="utf-8",
+        errors="replace",
         timeout=300,
     )
     check(proc)
