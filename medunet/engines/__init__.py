@@ -19,12 +19,14 @@ from medunet.engines.optim import build_optimizer
 from medunet.engines.progress import TrainingProgress
 from medunet.engines.report import PerImageScores
 from medunet.engines.tensorboard import ImagePreview, LearningRateLogger
+from medunet.engines.validation import PeriodicValidation
 
 __all__ = [
     "ImagePreview",
     "LearningRateLogger",
     "ModelCheckpointLoader",
     "PerImageScores",
+    "PeriodicValidation",
     "TrainingCheckpoint",
     "TrainingProgress",
     "build_optimizer",
