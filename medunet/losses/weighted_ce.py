@@ -68,6 +68,11 @@ def _prepare(
     (False on ignored pixels, whose label is then set to 0)."""
     labels = _class_targets(_align(logits, "target", target), logits.shape[1], ignore_index)
     weights = _align(logits, "weight_map", weight_map)[:, 0].float()
+    if not bool(torch.isfinite(weights).all()) or bool((weights < 0).any()):
+        raise ValueError(
+            "weight_map must be finite and >= 0, found NaN, inf or negative weights; "
+            "recompute the weight map (BoundaryWeightMap) or clip it."
+        )
     keep = torch.ones_like(labels, dtype=torch.bool)
     if ignore_index is not None:
         keep = labels != ignore_index

@@ -122,6 +122,11 @@ class UNet2015(nn.Module):
             raise ValueError(f"padding must be 'valid' or 'same', got {padding!r}.")
         if norm not in (None, "batch", "instance"):
             raise ValueError(f"norm must be None, 'batch' or 'instance', got {norm!r}.")
+        if int(in_channels) < 1 or int(out_channels) < 1:
+            raise ValueError(
+                f"in_channels and out_channels must be positive, got {in_channels} and "
+                f"{out_channels} (in_channels: image channels, e.g. 1; out_channels: classes)."
+            )
         if len(channels) < 2 or any(int(c) < 1 for c in channels):
             raise ValueError(f"channels needs at least two positive entries, got {channels}.")
         if not 0.0 <= dropout < 1.0:

@@ -238,6 +238,11 @@ class BoundaryWeightMap(Transform):
     ) -> NdarrayOrTensor:
         """Weight map for ``labels`` ``(1, *spatial)``; ``spacing`` overrides the default."""
         lab = check_instance_labels(labels, "BoundaryWeightMap")
+        if lab.size and int(lab.max()) > lab.size:
+            # ids only need to be distinct: large ids (e.g. near 2^31) are renumbered 1..K,
+            # since per-object bookkeeping is indexed by id
+            ids, inverse = np.unique(lab, return_inverse=True)
+            lab = inverse.reshape(lab.shape).astype(np.int32) + (1 if ids[0] > 0 else 0)
         if self.instances == "connected_components":
             lab = ndi.label(lab > 0, structure=np.ones((3,) * lab.ndim, bool))[0]
         sp = spacing if spacing is not None else self.spacing

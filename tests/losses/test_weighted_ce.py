@@ -118,3 +118,13 @@ def test_dice_ce_ignore_index_masks_dice():
     )
     ref = DiceLoss(softmax=True, to_onehot_y=True)(logits[..., 3:], target[..., 3:])
     torch.testing.assert_close(loss, ref)
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -1.0])
+def test_nan_inf_or_negative_weights_are_refused(bad):
+    logits = torch.randn(1, 2, 4, 4)
+    target = torch.zeros(1, 1, 4, 4)
+    weights = torch.ones(1, 1, 4, 4)
+    weights[0, 0, 1, 2] = bad
+    with pytest.raises(ValueError, match="finite and >= 0"):
+        WeightedCrossEntropyLoss()(logits, target, weights)

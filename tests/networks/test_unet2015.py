@@ -166,3 +166,10 @@ def test_torchscript_export_and_reload(spatial_dims, padding):
     loaded = torch.jit.load(buffer)
     with torch.no_grad():
         assert torch.equal(loaded(x), net(x))
+
+
+def test_non_positive_channel_counts_say_what_they_are():
+    with pytest.raises(ValueError, match="in_channels and out_channels must be positive, got 0"):
+        UNet2015(2, 0, 2)
+    with pytest.raises(ValueError, match="must be positive"):
+        UNet2015(3, 1, 0)

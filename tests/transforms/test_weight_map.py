@@ -180,3 +180,9 @@ def test_bad_arguments():
         BoundaryWeightMap(class_weights="inverse")
     with pytest.raises(ValueError, match="spacing"):
         border_term(_two_cells(), spacing=(1.0,))
+
+
+def test_large_instance_ids_are_renumbered_not_a_memory_error():
+    lab = _two_cells(gap=3).astype(np.int64)
+    big = np.where(lab > 0, lab + (2**31 - 10), 0)  # ids as some tools export them
+    np.testing.assert_allclose(BoundaryWeightMap()(big[None]), BoundaryWeightMap()(lab[None]))
