@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from medunet.data.cache import cached_dataset, transform_hash
-from medunet.data.datalist import find_images, list_test_images, training_split
+from medunet.data.datalist import case_name, find_images, list_test_images, training_split
 from medunet.data.io import atomic_path
 from medunet.data.microscopy import (
     MICROSCOPY_SUFFIXES,
@@ -23,6 +23,7 @@ __all__ = [
     "TileSampler",
     "atomic_path",
     "cached_dataset",
+    "case_name",
     "dataset_spacing",
     "find_images",
     "list_test_images",

@@ -19,20 +19,22 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["find_images", "list_test_images", "training_split"]
+from medunet.data.io import split_suffix
+
+__all__ = ["case_name", "find_images", "list_test_images", "training_split"]
 
 logger = logging.getLogger(__name__)
 
 _CHANNEL_SUFFIX = re.compile(r"^(?P<case>.+)_(?P<channel>\d{4})$")
-_MULTI_SUFFIXES = (".nii.gz", ".ome.tiff", ".ome.tif")
 
 
-def _case_and_suffix(path: Path) -> tuple[str, str]:
-    name = path.name
-    for suffix in _MULTI_SUFFIXES:
-        if name.lower().endswith(suffix):
-            return name[: -len(suffix)], name[-len(suffix) :]
-    return path.stem, path.suffix
+def case_name(path: str | Path) -> tuple[str, int]:
+    """``(case, channel)`` of an image file or DICOM folder: the name without folder,
+    extension and nnU-Net ``_0000``-style channel suffix (channel 0 when there is none)."""
+    path = Path(path)
+    stem = path.name if path.is_dir() else split_suffix(path.name)[0]
+    match = _CHANNEL_SUFFIX.match(stem)
+    return (match["case"], int(match["channel"])) if match else (stem, 0)
 
 
 def find_images(folder: str | Path, suffixes: Sequence[str]) -> dict[str, list[str]]:
@@ -53,16 +55,11 @@ def find_images(folder: str | Path, suffixes: Sequence[str]) -> dict[str, list[s
     for path in sorted(folder.iterdir()):
         if path.name.startswith("."):
             continue
-        if path.is_dir():
-            if not folders:
-                continue
-            stem = path.name
-        elif path.name.lower().endswith(suffixes):
-            stem, _ = _case_and_suffix(path)
-        else:
+        if path.is_dir() and not folders:
             continue
-        match = _CHANNEL_SUFFIX.match(stem)
-        case, channel = (match["case"], int(match["channel"])) if match else (stem, 0)
+        if not path.is_dir() and not path.name.lower().endswith(suffixes):
+            continue
+        case, channel = case_name(path)
         if channel in cases.setdefault(case, {}):
             raise ValueError(
                 f"{path} and {cases[case][channel]} are both case {case!r} channel {channel}; "

@@ -8,7 +8,19 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["atomic_path"]
+__all__ = ["MULTI_SUFFIXES", "atomic_path", "split_suffix"]
+
+#: file extensions made of two suffixes (readers look at the whole of them)
+MULTI_SUFFIXES = (".nii.gz", ".ome.tiff", ".ome.tif")
+
+
+def split_suffix(name: str) -> tuple[str, str]:
+    """``(stem, extension)`` of a file name, ``.nii.gz``/``.ome.tif(f)`` kept whole."""
+    for suffix in MULTI_SUFFIXES:
+        if name.lower().endswith(suffix):
+            return name[: -len(suffix)], name[-len(suffix) :]
+    path = Path(name)
+    return path.stem, path.suffix
 
 
 @contextlib.contextmanager
@@ -29,8 +41,7 @@ def atomic_path(path: str | os.PathLike, overwrite: bool = True) -> Iterator[Pat
             f"{final} exists and would be overwritten; choose another path or remove it first."
         )
     final.parent.mkdir(parents=True, exist_ok=True)
-    double = final.name.lower().endswith((".nii.gz", ".ome.tif", ".ome.tiff"))
-    suffix = "".join(final.suffixes[-2:]) if double else final.suffix  # readers look at it
+    suffix = split_suffix(final.name)[1]  # kept on the temporary file: readers look at it
     fd, tmp_name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=suffix, dir=final.parent)
     os.close(fd)
     tmp = Path(tmp_name)

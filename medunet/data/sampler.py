@@ -54,8 +54,6 @@ class TileSampler(DistributedSampler):
             raise ValueError(f"num_samples must be >= 1, got {num_samples}.")
         self.data_len = n
         self.num_samples = -(-total // self.num_replicas)  # per rank, rounded up
-        self.seed = seed
-        self.epoch = 0
         self._epoch_set = False
 
     def set_epoch(self, epoch: int) -> None:

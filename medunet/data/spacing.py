@@ -69,10 +69,10 @@ def dataset_spacing(
     Raises:
         FileExistsError: ``store`` exists from an earlier run and neither flag is set.
     """
-    store = Path(store)
-    import torch.distributed as dist
+    from medunet.engines.distributed import is_main_process  # engines import medunet.data
 
-    main = not (dist.is_available() and dist.is_initialized()) or dist.get_rank() == 0
+    store = Path(store)
+    main = is_main_process()
     if main and store.is_file():
         if resume:
             return stored_spacing(store)

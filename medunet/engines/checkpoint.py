@@ -22,11 +22,11 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.distributed as dist
 from ignite.engine import Engine, Events
 from monai.handlers import CheckpointLoader
 
 from medunet.data.io import atomic_path
+from medunet.engines.distributed import is_main_process
 
 __all__ = ["ModelCheckpointLoader", "TrainingCheckpoint", "rng_state", "set_rng_state"]
 
@@ -47,10 +47,6 @@ def set_rng_state(state: Mapping[str, Any]) -> None:
     torch.set_rng_state(state["torch"])
     np.random.set_state(state["numpy"])  # noqa: NPY002
     random.setstate(state["python"])
-
-
-def _is_main() -> bool:
-    return not (dist.is_available() and dist.is_initialized()) or dist.get_rank() == 0
 
 
 class TrainingCheckpoint:
@@ -152,7 +148,7 @@ class TrainingCheckpoint:
         last = engine.state.epoch == engine.state.max_epochs
         if engine.state.epoch % self.save_interval and not last:
             return
-        if not _is_main():
+        if not is_main_process():
             return
         state = {key: obj.state_dict() for key, obj in self.save_dict.items()}
         state["rng"] = rng_state()

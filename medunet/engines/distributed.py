@@ -15,8 +15,6 @@ import torch
 import torch.distributed as dist
 from monai.handlers import CheckpointLoader, LrScheduleHandler, ValidationHandler
 
-from medunet.engines.checkpoint import TrainingCheckpoint
-
 __all__ = [
     "ddp_network",
     "distributed_device",
@@ -67,6 +65,8 @@ def handlers_for_rank(handlers: Sequence[Any] | None) -> list[Any]:
     """All handlers on rank 0; on other ranks only those every rank must run: scheduler
     steps, checkpoint resume and loading, and validation (MONAI's metrics gather their
     values from all ranks, each validating its shard), not logging or saving."""
+    from medunet.engines.checkpoint import TrainingCheckpoint  # it imports this module
+
     if handlers is None:
         return []
     if is_main_process():

@@ -8,12 +8,17 @@ import numpy as np
 from monai.config import KeysCollection, NdarrayOrTensor
 from monai.transforms import MapTransform
 
-__all__ = ["CheckPaird"]
+__all__ = ["CheckPaird", "source_name"]
+
+
+def source_name(x: NdarrayOrTensor, default: str = "the image") -> str:
+    """The file an array was loaded from (MetaTensor ``filename_or_obj``), for messages."""
+    meta = getattr(x, "meta", None) or {}
+    return str(meta.get("filename_or_obj") or default)
 
 
 def _name(x: NdarrayOrTensor, key: Hashable) -> str:
-    meta = getattr(x, "meta", None) or {}
-    return str(meta.get("filename_or_obj") or f"<{key}>")
+    return source_name(x, f"<{key}>")
 
 
 class CheckPaird(MapTransform):

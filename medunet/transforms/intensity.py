@@ -18,12 +18,9 @@ from monai.config import KeysCollection, NdarrayOrTensor
 from monai.transforms import MapTransform, Transform
 from monai.utils import convert_to_dst_type
 
+from medunet.transforms.checks import source_name
+
 __all__ = ["ModalityNormalize", "ModalityNormalized"]
-
-
-def _source(x: NdarrayOrTensor) -> str:
-    meta = getattr(x, "meta", None) or {}
-    return str(meta.get("filename_or_obj") or "the image")
 
 
 class ModalityNormalize(Transform):
@@ -64,7 +61,7 @@ class ModalityNormalize(Transform):
         x = torch.as_tensor(img.as_tensor() if hasattr(img, "as_tensor") else img).float()
         if not torch.isfinite(x).all():
             raise ValueError(
-                f"{_source(img)} contains NaN or infinite intensities; fix or mask the scan."
+                f"{source_name(img)} contains NaN or infinite intensities; fix or mask the scan."
             )
         if self.modality == "CT":
             low, high = self.window

@@ -4,7 +4,6 @@ volumes as NIfTI with the input's affine."""
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Hashable, Mapping, Sequence
 from pathlib import Path
 
@@ -13,6 +12,7 @@ from monai.config import KeysCollection, NdarrayOrTensor
 from monai.transforms import MapTransform
 from monai.utils import convert_data_type, ensure_tuple
 
+from medunet.data.datalist import case_name
 from medunet.data.io import atomic_path
 from medunet.data.microscopy import write_microscopy_tiff
 
@@ -20,18 +20,11 @@ __all__ = ["SaveMicroscopyd", "SaveVolumed", "output_stem"]
 
 logger = logging.getLogger(__name__)
 
-_CHANNEL_SUFFIX = re.compile(r"_\d{4}$")
-
 
 def output_stem(source: str | Sequence[str]) -> str:
-    """The case name of an input file: no folder, extension or nnU-Net ``_0000`` suffix."""
-    first = Path(str(ensure_tuple(source)[0]))
-    name = first.name
-    for suffix in (".ome.tiff", ".ome.tif", ".nii.gz", ".tiff", ".tif", ".png", ".nii"):
-        if name.lower().endswith(suffix):
-            name = name[: -len(suffix)]
-            break
-    return _CHANNEL_SUFFIX.sub("", name)
+    """The case name of an input (its first file for channel lists): no folder, extension or
+    nnU-Net ``_0000`` suffix (:func:`~medunet.data.datalist.case_name`)."""
+    return case_name(str(ensure_tuple(source)[0]))[0]
 
 
 class _SaveNamedAfterInput(MapTransform):
