@@ -1,143 +1,164 @@
-"""The demo: the 2015 recipe end to end on the embedded nuclei sample, on the CPU.
+"""``medunet demo``: the microscopy bundle on the embedded real nuclei image, end to end.
 
-1. Boundary weight map (w0 = 10, sigma = 5) from the instance labels of the left half.
-2. Training of a small valid :class:`~medunet.networks.UNet2015` on random mirror-padded
-   tiles, with the paper's augmentation (coarse elastic deformation, shift/rotation, flips,
-   gray values) applied to image, classes and weight map together, and the pixel-weighted
-   cross-entropy on the network's (smaller) output.
-3. Overlap-tile inference on the held-out right half.
-4. Foreground Dice and object counts (touching nuclei must come out separated) against the
-   real annotation; prediction, checkpoint and metrics are written atomically.
+The same code path as ``medunet train`` and ``medunet infer``: the left half of the embedded
+image (512x256, 68 nuclei; 2018 Data Science Bowl, CC0) trains the microscopy bundle with the
+``quick_cpu_microscopy`` preset (channels 16..128, Adam, touching-border class, the paper's
+weight map and elastic deformation); overlap-tile inference segments the held-out right half
+(columns 256-511, 57 nuclei), which is then scored against its annotation. Writes to DIR:
+
+- ``prediction_labels.tif`` (instance labels, 512x256) and ``probability.tif``;
+- ``overlay.png`` (predicted and true contours, merges and splits marked), ``weight_map.png``
+  (the training labels' boundary weight map), ``training_curve.png`` (loss, validation AP);
+- ``metrics.json`` (foreground IoU, Dice, pixel/Rand/warping error, AP@0.5/0.75, merged,
+  split nuclei); ``data/`` (the split as a dataset) and ``run/`` (the training run).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
-import logging
+import math
+import shutil
+import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-import tifffile
-import torch
-from monai.utils import set_determinism
-from scipy import ndimage as ndi
+from medunet.cli.evaluate import format_table
+from medunet.cli.figures import overlay_png, read_scalars, training_curve_png, weight_map_png
+from medunet.cli.images import read_label_image
+from medunet.cli.infer import run_inference
+from medunet.cli.train import run_training
+from medunet.cli.weightmap import compute_weight_map
+from medunet.data.io import atomic_path
+from medunet.data.microscopy import read_microscopy
+from medunet.data.sample import write_sample_split
+from medunet.metrics import segmentation_scores
 
-from medunet.data import atomic_path, load_sample
-from medunet.inferers import OverlapTileInferer
-from medunet.losses import WeightedCrossEntropyLoss
-from medunet.networks import UNet2015
-from medunet.transforms import BoundaryWeightMap, InstanceToSemantic, paper_augmentations
+__all__ = ["DEMO_OUTPUTS", "add_parser", "run_demo"]
 
-__all__ = ["run_demo"]
-
-logger = logging.getLogger(__name__)
-
-DEMO_CHANNELS = (16, 32, 64, 128)
-DEMO_OUTPUT_TILE = 100
-
-
-def _dice(pred: np.ndarray, truth: np.ndarray) -> float:
-    inter = np.logical_and(pred, truth).sum()
-    total = pred.sum() + truth.sum()
-    return float(2.0 * inter / total) if total else 1.0
-
-
-def _count_objects(mask: np.ndarray, min_size: int = 15) -> int:
-    labels, n = ndi.label(mask)
-    sizes = np.bincount(labels.ravel())[1:]
-    return int((sizes >= min_size).sum()) if n else 0
+BUNDLE = "unet2015_microscopy"
+PRESET = "quick_cpu_microscopy"
+DEFAULT_STEPS = 2500
+STEPS_PER_EPOCH = 100
+DEMO_OUTPUTS = (
+    "prediction_labels.tif",
+    "probability.tif",
+    "overlay.png",
+    "weight_map.png",
+    "training_curve.png",
+    "metrics.json",
+)
 
 
 def run_demo(
-    out_dir: str | Path = "runs/demo", steps: int = 60, seed: int = 0, overwrite: bool = False
+    output: str | Path = "runs/demo",
+    steps: int = DEFAULT_STEPS,
+    overwrite: bool = False,
+    device: str | None = None,
+    progress: bool = True,
 ) -> dict:
-    """Run the demo and return its metrics (also written to ``out_dir/metrics.json``).
+    """Train, predict, score and draw; returns the metrics (also in ``output/metrics.json``).
 
     Raises:
-        FileExistsError: if ``out_dir`` already holds a checkpoint and ``overwrite`` is False.
+        FileExistsError: ``output`` holds an earlier demo and ``overwrite`` is False.
     """
     if steps < 1:
         raise ValueError(f"--steps must be at least 1, got {steps}.")
-    out = Path(out_dir)
-    if (out / "model.pt").exists() and not overwrite:
-        raise FileExistsError(
-            f"{out / 'model.pt'} exists and would be overwritten; pass --out to a new folder "
-            "or --overwrite."
-        )
-    set_determinism(seed=seed)
-    image, instances = load_sample()
-    half = image.shape[1] // 2
-    train_img, train_inst = image[:, :half], instances[:, :half]
-    test_img, test_inst = image[:, half:], instances[:, half:]
-
+    out = Path(output).expanduser().resolve()
+    for name in (*DEMO_OUTPUTS, "run/models/checkpoint.pt"):
+        if (out / name).exists() and not overwrite:
+            raise FileExistsError(
+                f"{out / name} exists from an earlier demo; pass --overwrite or another --output."
+            )
     start = time.perf_counter()
-    weights = BoundaryWeightMap(w0=10.0, sigma=5.0)(train_inst[None])[0]
-    classes = InstanceToSemantic()(train_inst[None])[0]
-    logger.info(
-        "weight map of %d training nuclei in %.2f s (max weight %.1f)",
-        len(np.unique(train_inst)) - 1,
-        time.perf_counter() - start,
-        weights.max(),
+    data = write_sample_split(out / "data", overwrite=True)
+    epochs = math.ceil(steps / STEPS_PER_EPOCH)
+    model = run_training(
+        BUNDLE,
+        data,
+        out / "run",
+        epochs=epochs,
+        overwrite=overwrite,
+        device=device,
+        presets=[PRESET],
+        settings=[f"iterations_per_epoch={math.ceil(steps / epochs)}", "val_interval=5"],
+        progress=progress,
     )
-
-    net = UNet2015(2, 1, 2, channels=DEMO_CHANNELS)
-    tile_in = net.input_size_for(DEMO_OUTPUT_TILE)
-    tile_out, halo = net.output_size(tile_in), net.halo()
-    logger.info("UNet2015 %s: tile %d -> %d, halo %d", DEMO_CHANNELS, tile_in, tile_out, halo)
-    padded = {
-        key: np.pad(arr, halo, mode="reflect")
-        for key, arr in (("image", train_img), ("label", classes), ("weight", weights))
-    }
-    augment = paper_augmentations(
-        keys=("image", "label", "weight"), mode=("bilinear", "nearest", "bilinear")
-    )
-    augment.set_random_state(seed)
-    loss_fn = WeightedCrossEntropyLoss()
-    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
-    rng = np.random.default_rng(seed)
-    start = time.perf_counter()
-    for step in range(steps):
-        y0 = rng.integers(0, train_img.shape[0] - tile_out + 1)
-        x0 = rng.integers(0, train_img.shape[1] - tile_out + 1)
-        window = (slice(y0, y0 + tile_in), slice(x0, x0 + tile_in))
-        sample = {
-            key: torch.from_numpy(np.ascontiguousarray(arr[window], dtype=np.float32))[None]
-            for key, arr in padded.items()
-        }
-        sample = augment(sample)
-        logits = net(sample["image"][None].float())
-        loss = loss_fn(logits, sample["label"][None], sample["weight"][None])
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        if step % 20 == 0 or step == steps - 1:
-            logger.info("step %d/%d weighted CE %.4f", step + 1, steps, loss.item())
-    train_s = time.perf_counter() - start
-
-    net.eval()
-    with torch.no_grad():
-        logits = OverlapTileInferer(roi_size=tile_in)(torch.from_numpy(test_img)[None, None], net)
-    prob = torch.softmax(logits, dim=1)[0, 1].numpy()
-    pred = prob > 0.5
+    train_seconds = time.perf_counter() - start
+    image_path, truth_path = data / "imagesTs/nuclei_right.tif", data / "labelsTs/nuclei_right.tif"
+    with tempfile.TemporaryDirectory(dir=out, prefix=".predict-") as tmp:
+        run_inference(BUNDLE, [image_path], tmp, model=model, device=device)
+        for produced, final in (("_labels", "prediction_labels.tif"), ("_prob", "probability.tif")):
+            if (out / final).exists() and not overwrite:
+                raise FileExistsError(f"{out / final} exists; pass --overwrite.")
+            shutil.move(str(Path(tmp) / f"nuclei_right{produced}.tif"), out / final)
+    pred, _ = read_label_image(out / "prediction_labels.tif")
+    truth, _ = read_label_image(truth_path)
+    scores = segmentation_scores(pred, truth)
     metrics = {
-        "steps": steps,
-        "train_seconds": round(train_s, 1),
-        "test_dice": round(_dice(pred, test_inst > 0), 4),
-        "test_objects_true": len(np.unique(test_inst)) - 1,
-        "test_objects_predicted": _count_objects(pred),
+        "held_out": "right half of the embedded nuclei image (columns 256-511)",
+        "nuclei_true": int(len(set(truth.ravel().tolist())) - 1),
+        "nuclei_predicted": int(len(set(pred.ravel().tolist())) - 1),
+        **{k: round(v, 4) for k, v in scores.items()},
+        "steps": epochs * math.ceil(steps / epochs),
+        "train_seconds": round(train_seconds, 1),
+        "total_seconds": round(time.perf_counter() - start, 1),
     }
-    with atomic_path(out / "prediction.tif") as tmp:
-        tifffile.imwrite(tmp, prob.astype(np.float32))
-    with atomic_path(out / "model.pt") as tmp:
-        torch.save(net.state_dict(), tmp)
-    with atomic_path(out / "metrics.json") as tmp:
-        tmp.write_text(json.dumps(metrics, indent=2))
-    logger.info(
-        "demo done: held-out Dice %.3f, %d of %d nuclei found as separate objects; outputs in %s",
-        metrics["test_dice"],
-        metrics["test_objects_predicted"],
-        metrics["test_objects_true"],
-        out,
+    image = read_microscopy(image_path)[0][0]
+    overlay_png(
+        image,
+        pred,
+        truth,
+        out / "overlay.png",
+        title=(
+            f"held-out half: AP@0.5 {scores['ap50']:.3f}, IoU {scores['foreground_iou']:.3f}, "
+            f"merged {scores['merged']:.0f}, split {scores['split']:.0f}"
+        ),
+        overwrite=overwrite,
     )
+    weights, _ = compute_weight_map(data / "labelsTr/nuclei_left.tif")
+    weight_map_png(
+        weights,
+        out / "weight_map.png",
+        "training labels: boundary weight map (w0=10, sigma=5)",
+        overwrite,
+    )
+    training_curve_png(
+        read_scalars(out / "run" / "tensorboard"), out / "training_curve.png", overwrite=overwrite
+    )
+    metrics["total_seconds"] = round(time.perf_counter() - start, 1)
+    with atomic_path(out / "metrics.json", overwrite=overwrite) as tmp:
+        tmp.write_text(json.dumps(metrics, indent=2))
     return metrics
+
+
+def _run(args: argparse.Namespace) -> int:
+    metrics = run_demo(args.output, args.steps, args.overwrite, args.device, not args.no_progress)
+    skip = ("steps", "train_seconds", "total_seconds", "mean_ap", "f1_50")
+    names = [k for k in metrics if isinstance(metrics[k], float | int) and k not in skip]
+    print(format_table([{"case": "nuclei_right", **{k: float(metrics[k]) for k in names}}]))
+    out = Path(args.output).expanduser().resolve()
+    print(f"demo done in {metrics['total_seconds']:.0f} s; outputs:")
+    for name in DEMO_OUTPUTS:
+        print(f"  {out / name}")
+    return 0
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "demo",
+        help="train and segment the embedded nuclei image (minutes on a CPU)",
+        description=__doc__,
+        epilog="example:\n  medunet demo --output runs/demo",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--output", "--out", default="runs/demo", help="output folder (default: runs/demo)"
+    )
+    p.add_argument(
+        "--steps", type=int, default=DEFAULT_STEPS, help=f"training tiles (default {DEFAULT_STEPS})"
+    )
+    p.add_argument("--overwrite", action="store_true", help="replace an earlier demo's outputs")
+    p.add_argument("--device", default=None, help="cpu, cuda or cuda:N (default: cuda if any)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=_run)

@@ -1,76 +1,94 @@
-"""The ``medunet`` command: sub-commands parse their arguments here and call the package."""
+"""The ``medunet`` command: thin sub-commands over the bundles, one-line errors.
+
+Every error ends the command with exit code 2 and one line on stderr,
+``medunet <command>: error: <what and how to fix it>``: the innermost exception of the
+chain (MONAI wraps a failing component or transform in ``RuntimeError``s), without a
+traceback unless ``--debug``.
+"""
 
 from __future__ import annotations
 
 import argparse
-import logging
+import re
 import sys
 from collections.abc import Sequence
 
-__all__ = ["build_parser", "main"]
+from medunet.cli import demo, evaluate, export, infer, info, train, weightmap
+from medunet.cli.logs import setup_logging
 
-
-def _cmd_info(args: argparse.Namespace) -> int:
-    from medunet.networks import UNet2015
-
-    net = UNet2015(
-        args.spatial_dims, args.in_channels, args.out_channels, args.channels, args.padding
-    )
-    n_params = sum(p.numel() for p in net.parameters())
-    print(
-        f"UNet2015 spatial_dims={args.spatial_dims} channels={net.channels} "
-        f"padding={args.padding}: {n_params:,} parameters"
-    )
-    if args.size is not None:
-        size = net.valid_input_size(args.size)
-        if size != args.size:
-            print(f"input {args.size} is not valid; nearest valid input: {size}")
-        print(f"input {size} -> output {net.output_size(size)} (halo {net.halo()} per side)")
-    return 0
-
-
-def _cmd_demo(args: argparse.Namespace) -> int:
-    from medunet.cli.demo import run_demo
-
-    run_demo(out_dir=args.out, steps=args.steps, seed=args.seed, overwrite=args.overwrite)
-    return 0
+__all__ = ["build_parser", "error_message", "main"]
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``medunet`` command."""
-    parser = argparse.ArgumentParser(prog="medunet", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="medunet",
+        description="The 2015 U-Net recipe on your images: train, infer, evaluate, export.",
+        epilog="run `medunet COMMAND --help` for each command's options and an example",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
-    sub = parser.add_subparsers(dest="command", required=True)
-
-    info = sub.add_parser("info", help="parameter count and tile arithmetic of a UNet2015")
-    info.add_argument("--spatial-dims", type=int, default=2, choices=(2, 3))
-    info.add_argument("--in-channels", type=int, default=1)
-    info.add_argument("--out-channels", type=int, default=2)
-    info.add_argument("--channels", type=int, nargs="+", default=[64, 128, 256, 512, 1024])
-    info.add_argument("--padding", default="valid", choices=("valid", "same"))
-    info.add_argument("--size", type=int, default=None, help="an input tile size to check")
-    info.set_defaults(func=_cmd_info)
-
-    demo = sub.add_parser("demo", help="the recipe end to end on the embedded nuclei sample")
-    demo.add_argument("--out", default="runs/demo", help="output folder (default: runs/demo)")
-    demo.add_argument("--steps", type=int, default=400, help="training iterations")
-    demo.add_argument("--seed", type=int, default=0)
-    demo.add_argument("--overwrite", action="store_true", help="replace an earlier demo's files")
-    demo.set_defaults(func=_cmd_demo)
+    parser.add_argument("--debug", action="store_true", help="full tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module in (train, infer, evaluate, weightmap, export, info, demo):
+        module.add_parser(sub)
     return parser
+
+
+def _chain(err: BaseException) -> list[BaseException]:
+    """``err`` and its causes, outermost first."""
+    chain: list[BaseException] = []
+    while err is not None and all(err is not e for e in chain):
+        chain.append(err)
+        err = err.__cause__ or (None if err.__suppress_context__ else err.__context__)
+    return chain
+
+
+_EXCEPTION_LINE = re.compile(r"^(?P<type>[A-Za-z_][\w.]*(?:Error|Exception)): (?P<msg>.+)$")
+
+
+def _from_worker(text: str) -> str | None:
+    """The message of the exception a DataLoader worker re-raised as text ("Original
+    Traceback..."): the last exception line that is not a ``RuntimeError`` wrapper."""
+    lines = [_EXCEPTION_LINE.match(line.strip()) for line in text.splitlines()]
+    found = [m for m in lines if m and m["type"].rsplit(".", 1)[-1] != "RuntimeError"]
+    return found[-1]["msg"] if found else None
+
+
+def error_message(err: BaseException) -> str:
+    """One line saying what went wrong and how to fix it.
+
+    MONAI wraps a failing component, expression or transform in plain ``RuntimeError``s:
+    the message is that of the outermost exception in the chain that is not such a wrapper
+    (medunet's own errors name the file and the fix); a DataLoader worker's exception,
+    which arrives as text with its traceback, is unpacked the same way.
+    """
+    chain = _chain(err)
+    chosen = next((e for e in chain if type(e) is not RuntimeError), chain[-1])
+    text = str(chosen.args[0]) if isinstance(chosen, KeyError) and chosen.args else str(chosen)
+    worker = _from_worker(text) if "Traceback (most recent call last)" in text else None
+    if worker:
+        text = worker
+    text = " ".join(line.strip() for line in text.strip().splitlines() if line.strip())
+    if isinstance(chosen, KeyError):
+        text = f"config id or key {text!r} not found; check the spelling (--set ID=VALUE)"
+    elif not worker and (not isinstance(chosen, (ValueError, OSError)) or not text):
+        text = f"{type(chosen).__name__}: {text or 'no message'} (--debug shows the traceback)"
+    return text
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``medunet`` console script."""
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    setup_logging(args.verbose, args.debug)
     try:
         return args.func(args)
-    except (ValueError, FileNotFoundError, FileExistsError) as err:
-        print(f"medunet {args.command}: error: {err}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print(f"medunet {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as err:
+        if args.debug:
+            raise
+        print(f"medunet {args.command}: error: {error_message(err)}", file=sys.stderr)
         return 2
 
 

@@ -1,0 +1,98 @@
+"""Reading and writing single label images for the command line (evaluate, weightmap).
+
+Microscopy files (TIFF, PNG) go through :func:`~medunet.data.read_microscopy` (2D, or Z-stacks
+when the metadata says so); volumes (NIfTI, NRRD, MHA) through MONAI's ``LoadImage`` with
+their affine. Every failure is a ``ValueError`` naming the file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from medunet.data.io import atomic_path, split_suffix
+from medunet.data.microscopy import read_microscopy, write_microscopy_tiff
+
+__all__ = ["MICROSCOPY_SUFFIXES", "VOLUME_SUFFIXES", "is_volume", "read_label_image", "write_like"]
+
+MICROSCOPY_SUFFIXES = (".tif", ".tiff", ".png")
+VOLUME_SUFFIXES = (".nii.gz", ".nii", ".nrrd", ".mha", ".mhd")
+
+
+def is_volume(path: str | Path) -> bool:
+    """Whether ``path`` is a NIfTI/NRRD/MHA volume (by its extension)."""
+    return str(path).lower().endswith(VOLUME_SUFFIXES)
+
+
+def read_label_image(path: str | Path) -> tuple[np.ndarray, dict]:
+    """An integer label image ``(*spatial)`` and ``{"spacing": [...], "affine": 4x4 or None}``.
+
+    Raises:
+        ValueError: missing, unreadable, non-integer, negative or multi-channel labels.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise ValueError(f"{path} does not exist; check the path.")
+    if path.is_dir():
+        raise ValueError(f"{path} is a folder, expected a label image file.")
+    if is_volume(path):
+        from monai.transforms import LoadImage
+
+        try:
+            image = LoadImage(image_only=True)(str(path))
+        except Exception as err:
+            raise ValueError(
+                f"{path} could not be read as a volume ({type(err).__name__}); check that it is "
+                "complete and that its extension matches its content."
+            ) from err
+        array = np.asarray(image)
+        affine = np.asarray(image.affine, dtype=float)
+        meta = {
+            "spacing": [float(s) for s in np.linalg.norm(affine[:3, :3], axis=0)],
+            "affine": affine,
+        }
+    elif path.name.lower().endswith(MICROSCOPY_SUFFIXES):
+        try:
+            array, info = read_microscopy(path, channels=False)
+        except ValueError:
+            array, info = read_microscopy(path, spatial_dims=3, channels=False)
+        array = array[0]
+        meta = {"spacing": info["spacing"], "affine": None}
+    else:
+        raise ValueError(
+            f"{path}: unknown file type; label images are "
+            f"{list(MICROSCOPY_SUFFIXES + VOLUME_SUFFIXES)}."
+        )
+    if array.dtype.kind == "f":
+        if not np.all(np.isfinite(array)) or not np.array_equal(array, np.round(array)):
+            raise ValueError(
+                f"{path} holds non-integer values; label images hold integer ids (0 = background)."
+            )
+    elif array.dtype.kind not in "iub":
+        raise ValueError(f"{path} has dtype {array.dtype}; label images hold integer ids.")
+    if array.size and array.min() < 0:
+        raise ValueError(f"{path} holds negative values (min {array.min()}); labels are ids >= 0.")
+    return array.astype(np.int64), meta
+
+
+def write_like(path: str | Path, array: np.ndarray, meta: dict, overwrite: bool = False) -> Path:
+    """Write ``array`` (float or int) as TIFF or, for volume extensions, NIfTI with
+    ``meta["affine"]``; atomically, refusing to replace ``path`` unless ``overwrite``."""
+    path = Path(path)
+    if is_volume(path):
+        import nibabel as nib
+
+        if not path.name.lower().endswith((".nii", ".nii.gz")):
+            raise ValueError(f"{path}: write volumes as .nii.gz.")
+        affine = meta.get("affine")
+        img = nib.Nifti1Image(
+            np.asarray(array), np.eye(4) if affine is None else np.asarray(affine)
+        )
+        with atomic_path(path, overwrite=overwrite) as tmp:
+            nib.save(img, str(tmp))
+        return path
+    if split_suffix(path.name)[1].lower() not in (".tif", ".tiff"):
+        raise ValueError(f"{path}: write .tif (images) or .nii.gz (volumes).")
+    write_microscopy_tiff(path, array, meta.get("spacing"), overwrite=overwrite)
+    return path
