@@ -148,7 +148,8 @@ def training_curve_png(
         )
         twin.set_ylabel(score_tag, color="tab:orange")
         twin.set_ylim(0, 1)
-        fig.legend(loc="upper center", ncol=1, fontsize=8)
+        lines = ax.get_lines() + twin.get_lines()
+        twin.legend(lines, [ln.get_label() for ln in lines], loc="center right", fontsize=8)
     ax.set_title("training curve")
     ax.grid(alpha=0.3)
     if not any(math.isfinite(v) for _, v in scalars.get(loss_tag, [])):

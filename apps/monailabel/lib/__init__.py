@@ -1,0 +1,1 @@
+"""The medunet MONAI Label app's task classes."""

@@ -1,0 +1,168 @@
+"""MONAI Label tasks for the medunet bundles: MONAI Label's bundle tasks, subclassed where
+they do not fit.
+
+- A bundle without trained weights is still served: MONAI Label's ``BundleInferTask``
+  skips it, so :class:`MedunetInferTask` finishes the set-up itself, reports
+  ``"trained": false`` and "needs training" in ``/info/`` and refuses to infer (with the
+  fix) instead of predicting with random weights.
+- medunet's own savers (``SaveMicroscopyd``, ``SaveVolumed``) are dropped like MONAI's
+  ``SaveImaged``: MONAI Label writes the result itself.
+- Microscopy returns instance labels (one id per nucleus, 0 = background), the label the
+  boundary weight map trains on when the corrected label comes back.
+- Each model sees only the studies it can read (by extension); training fine-tunes from
+  ``models/model.pt`` and replaces the bundle's run files (checkpoint, spacing) each time.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from monai.transforms import CopyItemsd, DeleteItemsd, SaveImaged
+from monailabel.interfaces.exception import MONAILabelError, MONAILabelException
+from monailabel.tasks.infer.basic_infer import BasicInferTask
+from monailabel.tasks.infer.bundle import BundleInferTask
+from monailabel.tasks.train.bundle import BundleTrainTask
+
+from medunet.transforms import ProbabilityToInstancesd, SaveMicroscopyd, SaveVolumed
+
+__all__ = ["STUDY_EXTENSIONS", "MedunetInferTask", "MedunetTrainTask", "readable"]
+
+logger = logging.getLogger(__name__)
+
+#: the study files each bundle reads
+STUDY_EXTENSIONS = {
+    "unet2015_ct_mri": (".nii.gz", ".nii", ".nrrd", ".mha", ".mhd"),
+    "unet2015_microscopy": (".tif", ".tiff", ".png"),
+}
+
+
+def readable(bundle: str, path: str) -> bool:
+    """Whether the bundle named ``bundle`` reads the study file ``path``."""
+    return str(path).lower().endswith(STUDY_EXTENSIONS.get(bundle, ()))
+
+
+def _needs_training(name: str) -> str:
+    return (
+        f"model {name} needs training: label at least 2 studies it can read "
+        f"({', '.join(STUDY_EXTENSIONS.get(name, ()))}) and run POST /train/{name}"
+    )
+
+
+class MedunetInferTask(BundleInferTask):
+    """MONAI Label inference with a medunet bundle (trained or not yet)."""
+
+    def __init__(self, path: str, conf: dict[str, str], **kwargs: Any) -> None:
+        super().__init__(
+            path, conf, post_filter=[SaveImaged, SaveMicroscopyd, SaveVolumed], **kwargs
+        )
+        self.name = os.path.basename(path)
+        self.model_file = Path(path) / "models" / "model.pt"
+        if not self.valid and hasattr(self, "bundle_config"):
+            self._serve_untrained(path)
+        if not self.model_file.is_file():
+            logger.warning(_needs_training(self.name))
+
+    def _serve_untrained(self, path: str) -> None:
+        """What ``BundleInferTask.__init__`` does after finding weights, without them."""
+        sys.path.insert(0, path)
+        try:
+            network = self.bundle_config.get_parsed_content("network_def", instantiate=True)
+        finally:
+            sys.path.remove(path)
+        metadata = json.loads((Path(path) / "configs" / "metadata.json").read_text())
+        self.key_image, image = next(iter(metadata["network_data_format"]["inputs"].items()))
+        self.key_pred, pred = next(iter(metadata["network_data_format"]["outputs"].items()))
+        labels = {
+            v.lower(): int(k)
+            for k, v in pred.get("channel_def", {}).items()
+            if v.lower() != "background"
+        }
+        self.add_post_restore = True
+        BasicInferTask.__init__(
+            self,
+            path=str(self.model_file),
+            network=network,
+            type="segmentation",
+            labels=labels,
+            dimension=len(image.get("spatial_shape", [0, 0, 0])),
+            description=metadata.get("description"),
+            load_strict=False,
+        )
+        self._config.update({"model_filename": ["model.pt"]})
+        self.valid = True
+        self.version = metadata.get("version")
+
+    def info(self) -> dict[str, Any]:
+        info = super().info()
+        info["trained"] = self.model_file.is_file()
+        if not info["trained"]:
+            info["description"] = f"{info.get('description', '')} [{_needs_training(self.name)}]"
+        return info
+
+    def post_transforms(self, data: Any = None) -> Sequence[Any]:
+        post = list(super().post_transforms(data))
+        if any(isinstance(t, ProbabilityToInstancesd) for t in post):
+            # instance labels (one id per object) are the result, before MONAI Label's Restored
+            at = len(post) - 1 if self.add_post_restore else len(post)
+            post[at:at] = [
+                DeleteItemsd(keys="pred"),
+                CopyItemsd(keys="pred_instances", names="pred"),
+            ]
+        return post
+
+    def __call__(self, request: dict, callbacks: Any = None) -> Any:
+        if not self.model_file.is_file():
+            raise MONAILabelException(MONAILabelError.INFERENCE_ERROR, _needs_training(self.name))
+        image = request.get("image")
+        if isinstance(image, str) and not readable(self.name, image):
+            raise MONAILabelException(
+                MONAILabelError.INFERENCE_ERROR,
+                f"{os.path.basename(image)}: model {self.name} reads "
+                f"{', '.join(STUDY_EXTENSIONS[self.name])} studies; pick the other model.",
+            )
+        return super().__call__(request, callbacks) if callbacks else super().__call__(request)
+
+
+class MedunetTrainTask(BundleTrainTask):
+    """MONAI Label training of a medunet bundle on the studies it can read."""
+
+    def __init__(self, path: str, conf: dict[str, str], **kwargs: Any) -> None:
+        super().__init__(path, conf, **kwargs)
+        self.name = os.path.basename(path)
+
+    def _fetch_datalist(self, request: dict, datastore: Any) -> list[dict]:
+        items = [
+            d
+            for d in super()._fetch_datalist(request, datastore)
+            if readable(self.name, d["image"])
+        ]
+        if not items:
+            raise MONAILabelException(
+                MONAILabelError.APP_ERROR,
+                f"no labelled studies for {self.name}: it trains on "
+                f"{', '.join(STUDY_EXTENSIONS[self.name])} studies with a label.",
+            )
+        logger.info("%s: training on %d labelled studies", self.name, len(items))
+        return items
+
+    def _partition_datalist(self, datalist: list, request: dict, shuffle: bool = False):
+        train, val = super()._partition_datalist(datalist, request, shuffle)
+        if not val:  # too few studies to hold one out: validate on the training studies
+            val = list(train)
+        return train, val
+
+    def _update_overrides(self, overrides: dict) -> dict:
+        overrides.update(
+            overwrite=True,  # each request is a new run, fine-tuned from models/model.pt
+            resume=False,
+            cache="none",  # corrected labels are saved under the same names
+            show_progress=False,
+            num_workers=0,
+        )
+        return overrides

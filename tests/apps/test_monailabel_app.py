@@ -1,0 +1,183 @@
+"""End to end: the MONAI Label app serves, infers with and trains both bundles, offline.
+
+Runs the documented command, ``python3 scripts/dev.py label --studies DIR --port P``, in
+the label environment (``.venv-label``; skipped when it is absent: ``scripts/dev.py test``
+creates it), on a free loopback port, with tiny presets so that training takes seconds.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+import pytest
+import tifffile
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bundles"))
+from bundle_helpers import blocks_volume, make_dataset
+
+ROOT = Path(__file__).resolve().parents[2]
+LABEL_VENV = Path(os.environ.get("MEDUNET_LABEL_VENV", ROOT / ".venv-label"))
+STARTUP_S = 240
+CT_AFFINE = np.array(
+    [[-1.2, 0.0, 0.0, 20.0], [0.0, -1.2, 0.0, 15.0], [0.0, 0.0, 2.0, -7.0], [0, 0, 0, 1]]
+)
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        not (LABEL_VENV / "bin" / "python").exists(),
+        reason=f"MONAI Label environment {LABEL_VENV} is absent (scripts/dev.py label-setup)",
+    ),
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _studies(root: Path) -> Path:
+    """Two labelled and one unlabelled study of each kind, in MONAI Label's local layout."""
+    final = root / "labels" / "final"
+    final.mkdir(parents=True)
+    for i in range(3):
+        labels = blocks_volume((28, 24, 16), seed=i)
+        noise = np.random.default_rng(i).normal(0, 10, labels.shape)
+        image = (labels * 60.0 + noise).astype(np.float32)
+        nib.save(nib.Nifti1Image(image, CT_AFFINE), root / f"vol{i}.nii.gz")
+        if i < 2:
+            nib.save(nib.Nifti1Image(labels, CT_AFFINE), final / f"vol{i}.nii.gz")
+    cells = make_dataset(root / "_cells", n=3, test=False)
+    for i in range(3):
+        tifffile.imwrite(root / f"cells{i}.tif", tifffile.imread(cells / f"imagesTr/case{i}.tif"))
+        if i < 2:
+            tifffile.imwrite(final / f"cells{i}.tif", tifffile.imread(cells / f"labelsTr/case{i}.tif"))
+    return root
+
+
+def _presets(root: Path) -> dict[str, Path]:
+    common = "num_workers: 0\niterations_per_epoch: 2\nval_interval: 1\n"
+    micro = root / "tiny_microscopy.yaml"
+    micro.write_text(f"channels: [4, 8, 16]\noutput_tile: 20\n{common}")
+    ct = root / "tiny_ct_mri.yaml"
+    ct.write_text(f"channels: [4, 8]\noutput_tile: 16\nnum_classes: 3\nmodality: MR\n{common}")
+    return {"unet2015_microscopy": micro, "unet2015_ct_mri": ct}
+
+
+def _request(method: str, url: str, body: dict | None = None, timeout: float = 300):
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(url, data=data, method=method)
+    if data is not None:
+        req.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            return resp.status, resp.read()
+    except urllib.error.HTTPError as err:
+        return err.code, err.read()
+
+
+@pytest.fixture
+def server(tmp_path):
+    studies = _studies(tmp_path / "studies")
+    port = _free_port()
+    log = open(tmp_path / "server.log", "w+")  # noqa: SIM115 - read by the test
+    cmd = [sys.executable, str(ROOT / "scripts" / "dev.py"), "label", "--studies", str(studies),
+           "--port", str(port), "--conf", "models_dir", str(tmp_path / "models")]  # fmt: skip
+    for name, preset in _presets(tmp_path).items():
+        cmd += ["--conf", f"{name}.preset", str(preset)]
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1")
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + STARTUP_S
+    while True:
+        try:
+            status, _ = _request("GET", f"{base}/info/", timeout=5)
+            if status == 200:
+                break
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            log.seek(0)
+            pytest.fail(f"server did not start in {STARTUP_S} s:\n{log.read()[-5000:]}")
+        time.sleep(2)
+    yield {"base": base, "proc": proc, "log": log, "models": tmp_path / "models", "studies": studies}
+    os.kill(proc.pid, signal.SIGTERM)  # stopped by its PID
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+def _infer(base: str, model: str, image: str) -> tuple[int, bytes]:
+    return _request("POST", f"{base}/infer/{model}?image={image}&output=image", body={})
+
+
+def test_serve_infer_train_reinfer(server, tmp_path):
+    base = server["base"]
+    status, body = _request("GET", f"{base}/info/")
+    info = json.loads(body)
+    assert set(info["models"]) == {"unet2015_ct_mri", "unet2015_microscopy"}
+    assert info["models"]["unet2015_microscopy"]["dimension"] == 2
+    assert info["models"]["unet2015_ct_mri"]["dimension"] == 3
+    for name in info["models"]:  # before training: served, and says so
+        assert info["models"][name]["trained"] is False
+        assert "needs training" in info["models"][name]["description"]
+    assert set(info["trainers"]) == {"unet2015_ct_mri", "unet2015_microscopy"}
+    status, body = _infer(base, "unet2015_ct_mri", "vol2")
+    assert status >= 400 and b"needs training" in body
+
+    for name in ("unet2015_ct_mri", "unet2015_microscopy"):
+        status, body = _request(
+            "POST", f"{base}/train/{name}?run_sync=true",
+            body={"max_epochs": 1, "device": "cpu", "val_split": 0.5},
+        )  # fmt: skip
+        assert status == 200, body[-2000:]
+        assert (server["models"] / name / "models" / "model.pt").is_file(), name
+
+    status, body = _infer(base, "unet2015_ct_mri", "vol2")
+    assert status == 200, body[-2000:]
+    seg_path = tmp_path / "seg.nii.gz"
+    seg_path.write_bytes(body)
+    seg = nib.load(seg_path)
+    study = nib.load(server["studies"] / "vol2.nii.gz")
+    assert seg.shape == study.shape
+    assert np.allclose(seg.affine, study.affine, atol=1e-4)
+
+    status, body = _infer(base, "unet2015_microscopy", "cells2")
+    assert status == 200, body[-2000:]
+    labels = np.squeeze(tifffile.imread(io.BytesIO(body)))
+    assert labels.shape == tifffile.imread(server["studies"] / "cells2.tif").shape
+    status, body = _infer(base, "unet2015_microscopy", "vol2")  # not a microscopy study
+    assert status >= 400 and b"pick the other model" in body
+
+    # a new checkpoint is picked up by the next inference
+    model = server["models"] / "unet2015_microscopy" / "models" / "model.pt"
+    before = model.stat().st_mtime
+    time.sleep(1.1)
+    status, body = _request(
+        "POST", f"{base}/train/unet2015_microscopy?run_sync=true",
+        body={"max_epochs": 1, "device": "cpu", "val_split": 0.5},
+    )  # fmt: skip
+    assert status == 200 and model.stat().st_mtime > before
+    status, _ = _infer(base, "unet2015_microscopy", "cells2")
+    assert status == 200
+    server["log"].flush()
+    server["log"].seek(0)
+    assert "Reload model from cache" in server["log"].read()
+    status, body = _request("GET", f"{base}/info/")
+    assert json.loads(body)["models"]["unet2015_microscopy"]["trained"] is True
