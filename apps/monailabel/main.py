@@ -30,10 +30,9 @@ from medunet.cli.bundles import list_bundles, resolve_preset
 logger = logging.getLogger(__name__)
 
 
-def _apply_preset(bundle: Path, preset: Path) -> None:
-    """Write the preset's settings into the bundle copy's train and inference configs (the
-    ids each of them has), as MONAI Label reads one config file per task."""
-    values = ConfigParser.load_config_file(str(preset))
+def _apply_settings(bundle: Path, values: dict) -> None:
+    """Write settings (a preset's, ours) into the bundle copy's train and inference configs
+    (the ids each of them has), as MONAI Label reads one config file per task."""
     for name in ("train.yaml", "inference.yaml"):
         parser = ConfigParser()
         parser.read_config(str(bundle / "configs" / name))
@@ -41,7 +40,7 @@ def _apply_preset(bundle: Path, preset: Path) -> None:
             if key in parser:
                 parser[key] = value
         ConfigParser.export_config_file(parser.get(), str(bundle / "configs" / name), fmt="yaml")
-    logger.info("%s: preset %s applied", bundle.name, preset)
+    logger.info("%s: settings %s", bundle.name, sorted(values))
 
 
 class MedunetApp(MONAILabelApp):
@@ -76,8 +75,9 @@ class MedunetApp(MONAILabelApp):
                 shutil.copytree(source / "configs", target / "configs", dirs_exist_ok=True)
             (target / "models").mkdir(exist_ok=True)
             preset = self.conf_in.get(f"{source.name}.preset")
-            if preset:
-                _apply_preset(target, resolve_preset(preset))
+            settings = ConfigParser.load_config_file(str(resolve_preset(preset))) if preset else {}
+            # a long-running server hosting other models: leave its malloc alone
+            _apply_settings(target, {**settings, "tune_cpu_allocator": False})
             out[source.name] = target
         logger.info("medunet bundles in %s: %s", self.models_dir, sorted(out))
         return out

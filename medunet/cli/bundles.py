@@ -160,6 +160,11 @@ def parse_overrides(items: Sequence[str], config_files: Sequence[Path]) -> dict[
             value = yaml.safe_load(text) if text.strip() else None
         except yaml.YAMLError:
             value = text
+        if isinstance(value, str):  # YAML 1.1 reads 1e-4 as a string
+            try:
+                value = float(value)
+            except ValueError:
+                pass
         if key not in parser:
             close = difflib.get_close_matches(key, _all_ids(parser.get()), n=3, cutoff=0.5)
             hint = f"did you mean {' or '.join(close)}?" if close else "see the bundle's configs."

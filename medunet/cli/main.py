@@ -54,6 +54,10 @@ def _from_worker(text: str) -> str | None:
     return found[-1]["msg"] if found else None
 
 
+#: errors whose message is the whole story (medunet's say what to do)
+_ONE_LINE_ERRORS = (ValueError, OSError, ArithmeticError)
+
+
 def error_message(err: BaseException) -> str:
     """One line saying what went wrong and how to fix it.
 
@@ -71,7 +75,7 @@ def error_message(err: BaseException) -> str:
     text = " ".join(line.strip() for line in text.strip().splitlines() if line.strip())
     if isinstance(chosen, KeyError):
         text = f"config id or key {text!r} not found; check the spelling (--set ID=VALUE)"
-    elif not worker and (not isinstance(chosen, (ValueError, OSError)) or not text):
+    elif not worker and (not isinstance(chosen, _ONE_LINE_ERRORS) or not text):
         text = f"{type(chosen).__name__}: {text or 'no message'} (--debug shows the traceback)"
     return text
 

@@ -15,6 +15,7 @@ from medunet.engines.distributed import (
     is_main_process,
     rank_seed,
 )
+from medunet.engines.guards import NonFiniteLossError, NonFiniteLossGuard
 from medunet.engines.optim import build_optimizer
 from medunet.engines.progress import TrainingProgress
 from medunet.engines.report import PerImageScores
@@ -25,6 +26,8 @@ __all__ = [
     "ImagePreview",
     "LearningRateLogger",
     "ModelCheckpointLoader",
+    "NonFiniteLossError",
+    "NonFiniteLossGuard",
     "PerImageScores",
     "PeriodicValidation",
     "TrainingCheckpoint",

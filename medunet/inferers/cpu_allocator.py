@@ -6,8 +6,12 @@ page-faults all of its activations in again. On CPU that makes large tiles slowe
 than small ones (the benchmark in ``benchmarks/bench_inference.py`` shows it). Raising the
 mmap and trim thresholds keeps the memory in the heap for reuse, as PyTorch's CPU tuning
 guide suggests (it recommends jemalloc or tcmalloc for the same reason). The setting is
-process-wide: :class:`~medunet.inferers.OverlapTileInferer` applies it once when its tiles
-run on the CPU, unless built with ``tune_cpu_allocator=False``.
+process-wide, so it is applied only where medunet owns the process:
+:class:`~medunet.inferers.OverlapTileInferer` applies it once when built with
+``tune_cpu_allocator=True`` and its tiles run on the CPU. The bundles do that (their
+``tune_cpu_allocator`` setting, on by default: ``python -m monai.bundle`` and the ``medunet``
+command own their process); the library default and the MONAI Label app (a long-running
+server hosting other models) leave malloc alone.
 """
 
 from __future__ import annotations

@@ -142,7 +142,9 @@ class OverlapTileInferer(Inferer):
         tune_cpu_allocator: when tiles run on the CPU, call
             :func:`~medunet.inferers.tune_glibc_malloc` once per process (it is process-wide:
             freed memory stays in the heap for reuse instead of being page-faulted back on
-            every tile; large tiles run up to 2x faster). ``False`` leaves malloc alone.
+            every tile; large tiles run up to 2x faster). Off by default: a library should not
+            change a host process's allocator; the bundles turn it on for their own runs
+            (``tune_cpu_allocator: true``), the MONAI Label app leaves it off.
 
     Shapes:
         ``inferer(inputs (B, C, *spatial), network) -> logits (B, out_C, *spatial)``, the same
@@ -161,7 +163,7 @@ class OverlapTileInferer(Inferer):
         device: torch.device | str | None = None,
         halo: int | Sequence[int] | None = None,
         alignment: int | None = None,
-        tune_cpu_allocator: bool = True,
+        tune_cpu_allocator: bool = False,
     ) -> None:
         super().__init__()
         if padding_mode not in _PAD_MODES:

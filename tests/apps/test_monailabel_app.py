@@ -64,7 +64,9 @@ def _studies(root: Path) -> Path:
     for i in range(3):
         tifffile.imwrite(root / f"cells{i}.tif", tifffile.imread(cells / f"imagesTr/case{i}.tif"))
         if i < 2:
-            tifffile.imwrite(final / f"cells{i}.tif", tifffile.imread(cells / f"labelsTr/case{i}.tif"))
+            tifffile.imwrite(
+                final / f"cells{i}.tif", tifffile.imread(cells / f"labelsTr/case{i}.tif")
+            )
     return root
 
 
@@ -93,7 +95,7 @@ def _request(method: str, url: str, body: dict | None = None, timeout: float = 3
 def server(tmp_path):
     studies = _studies(tmp_path / "studies")
     port = _free_port()
-    log = open(tmp_path / "server.log", "w+")  # noqa: SIM115 - read by the test
+    log = open(tmp_path / "server.log", "w+")
     cmd = [sys.executable, str(ROOT / "scripts" / "dev.py"), "label", "--studies", str(studies),
            "--port", str(port), "--conf", "models_dir", str(tmp_path / "models")]  # fmt: skip
     for name, preset in _presets(tmp_path).items():
@@ -114,7 +116,13 @@ def server(tmp_path):
             log.seek(0)
             pytest.fail(f"server did not start in {STARTUP_S} s:\n{log.read()[-5000:]}")
         time.sleep(2)
-    yield {"base": base, "proc": proc, "log": log, "models": tmp_path / "models", "studies": studies}
+    yield {
+        "base": base,
+        "proc": proc,
+        "log": log,
+        "models": tmp_path / "models",
+        "studies": studies,
+    }
     os.kill(proc.pid, signal.SIGTERM)  # stopped by its PID
     try:
         proc.wait(timeout=30)
