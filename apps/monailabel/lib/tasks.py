@@ -23,7 +23,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from monai.transforms import CopyItemsd, DeleteItemsd, SaveImaged
+from fastapi import HTTPException
+from monai.transforms import CopyItemsd, DeleteItemsd, SaveImaged, SqueezeDimd, Transposed
 from monailabel.interfaces.exception import MONAILabelError, MONAILabelException
 from monailabel.tasks.infer.basic_infer import BasicInferTask
 from monailabel.tasks.infer.bundle import BundleInferTask
@@ -114,18 +115,34 @@ class MedunetInferTask(BundleInferTask):
                 DeleteItemsd(keys="pred"),
                 CopyItemsd(keys="pred_instances", names="pred"),
             ]
+            # (H, W) -> (X, Y): MONAI Label's writer takes MONAI's x-first layout, medunet's
+            # microscopy reader gives rows first
+            post += [SqueezeDimd(keys="pred", dim=0), Transposed(keys="pred", indices=(1, 0))]
         return post
 
+    def run_pre_transforms(self, data: dict, transforms: Sequence[Any]) -> dict:
+        # MONAI's Spacingd updates every "image_*" entry as a meta dict; MONAI Label's
+        # "image_path" string is none: keep it aside while the transforms run
+        path = data.pop("image_path", None)
+        data = super().run_pre_transforms(data, transforms)
+        if path is not None:
+            data["image_path"] = path
+        return data
+
     def __call__(self, request: dict, callbacks: Any = None) -> Any:
+        # HTTPException: MONAI Label's endpoint passes its detail to the client (a
+        # MONAILabelException would reach it as a bare "Internal Server Error")
         if not self.model_file.is_file():
-            raise MONAILabelException(MONAILabelError.INFERENCE_ERROR, _needs_training(self.name))
+            logger.error(_needs_training(self.name))
+            raise HTTPException(status_code=409, detail=_needs_training(self.name))
         image = request.get("image")
         if isinstance(image, str) and not readable(self.name, image):
-            raise MONAILabelException(
-                MONAILabelError.INFERENCE_ERROR,
+            detail = (
                 f"{os.path.basename(image)}: model {self.name} reads "
-                f"{', '.join(STUDY_EXTENSIONS[self.name])} studies; pick the other model.",
+                f"{', '.join(STUDY_EXTENSIONS[self.name])} studies; pick the other model."
             )
+            logger.error(detail)
+            raise HTTPException(status_code=400, detail=detail)
         return super().__call__(request, callbacks) if callbacks else super().__call__(request)
 
 
