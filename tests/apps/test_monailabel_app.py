@@ -189,3 +189,51 @@ def test_serve_infer_train_reinfer(server, tmp_path):
     assert "Reload model from cache" in server["log"].read()
     status, body = _request("GET", f"{base}/info/")
     assert json.loads(body)["models"]["unet2015_microscopy"]["trained"] is True
+
+
+def _rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+def test_soak_sequential_and_concurrent_infer(server, tmp_path):
+    """100 sequential and 4x25 concurrent /infer requests: none fails, and resident memory
+    after warm-up grows less than 10% (the figures go to soak.json beside the test)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    base, pid = server["base"], server["proc"].pid
+    for name in ("unet2015_ct_mri", "unet2015_microscopy"):
+        status, body = _request(
+            "POST", f"{base}/train/{name}?run_sync=true",
+            body={"max_epochs": 1, "device": "cpu", "val_split": 0.5},
+        )  # fmt: skip
+        assert status == 200, body[-2000:]
+    studies = [("unet2015_ct_mri", "vol2"), ("unet2015_microscopy", "cells2")]
+
+    def one(i: int) -> int:
+        return _infer(base, *studies[i % 2])[0]
+
+    warm = [one(i) for i in range(10)]
+    rss_warm = _rss_kib(pid)
+    start = time.monotonic()
+    sequential = [one(i) for i in range(100)]
+    rss_sequential = _rss_kib(pid)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        concurrent = list(pool.map(one, range(100)))
+    seconds = time.monotonic() - start
+    rss_end = _rss_kib(pid)
+    figures = {
+        "requests": len(sequential) + len(concurrent),
+        "failed": sum(s != 200 for s in warm + sequential + concurrent),
+        "seconds": round(seconds, 1),
+        "rss_after_warmup_mib": round(rss_warm / 1024, 1),
+        "rss_after_sequential_mib": round(rss_sequential / 1024, 1),
+        "rss_end_mib": round(rss_end / 1024, 1),
+        "growth": round(rss_end / rss_warm - 1, 4),
+    }
+    (tmp_path / "soak.json").write_text(json.dumps(figures, indent=2))
+    print(json.dumps(figures))
+    assert figures["failed"] == 0, figures
+    assert figures["growth"] < 0.10, figures
