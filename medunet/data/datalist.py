@@ -56,6 +56,10 @@ def find_images(folder: str | Path, suffixes: Sequence[str]) -> dict[str, list[s
         if path.name.startswith("."):
             continue
         if path.is_dir() and not folders:
+            if path.name.lower().endswith(suffixes):
+                raise ValueError(
+                    f"{path} is a folder, expected an image file; move it out of {folder}."
+                )
             continue
         if not path.is_dir() and not path.name.lower().endswith(suffixes):
             continue

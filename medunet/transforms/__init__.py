@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from medunet.transforms.augment import paper_augmentations
-from medunet.transforms.checks import CheckPaird
+from medunet.transforms.checks import CheckImaged, CheckPaird
 from medunet.transforms.elastic import (
     CoarseElastic,
     RandCoarseElastic,
@@ -12,6 +12,7 @@ from medunet.transforms.elastic import (
 )
 from medunet.transforms.instances import InstanceToSemantic, InstanceToSemanticd, LabelComponentsd
 from medunet.transforms.intensity import ModalityNormalize, ModalityNormalized
+from medunet.transforms.load import SafeLoadImaged
 from medunet.transforms.postprocess import (
     ProbabilityToInstances,
     ProbabilityToInstancesd,
@@ -31,6 +32,7 @@ from medunet.transforms.weight_map import (
 __all__ = [
     "BoundaryWeightMap",
     "BoundaryWeightMapd",
+    "CheckImaged",
     "CheckPaird",
     "CoarseElastic",
     "InstanceToSemantic",
@@ -43,6 +45,7 @@ __all__ = [
     "RandCoarseElastic",
     "RandCoarseElasticd",
     "RandTileCropd",
+    "SafeLoadImaged",
     "SaveMicroscopyd",
     "SaveVolumed",
     "border_term",

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Hashable, Mapping
 
 import numpy as np
+import torch
 from monai.config import KeysCollection, NdarrayOrTensor
 from monai.transforms import MapTransform
 
-__all__ = ["CheckPaird", "source_name"]
+__all__ = ["CheckImaged", "CheckPaird", "source_name"]
 
 
 def source_name(x: NdarrayOrTensor, default: str = "the image") -> str:
@@ -29,9 +30,12 @@ class CheckPaird(MapTransform):
         spacing_rtol: relative tolerance on the pixel size (from MetaTensor ``pixdim``).
         affine_atol: tolerance (in the affine's units, mm for scans) on the rest of the
             affine: origin and axis directions.
+        num_classes: label values must be below it (class maps); ``None``: any (instance
+            labels). Labels must be integers >= 0 either way.
 
     Raises:
-        ValueError: one line naming both files and both values.
+        ValueError: one line naming both files and both values; or the label file when its
+            values are not class/instance ids, or the same file given as image and label.
     """
 
     def __init__(
@@ -39,11 +43,13 @@ class CheckPaird(MapTransform):
         keys: KeysCollection = ("image", "label"),
         spacing_rtol: float = 1e-3,
         affine_atol: float = 1e-3,
+        num_classes: int | None = None,
         allow_missing_keys: bool = False,
     ) -> None:
         super().__init__(keys, allow_missing_keys)
         self.spacing_rtol = spacing_rtol
         self.affine_atol = affine_atol
+        self.num_classes = num_classes
 
     def __call__(self, data: Mapping[Hashable, NdarrayOrTensor]) -> dict:
         d = dict(data)
@@ -54,6 +60,12 @@ class CheckPaird(MapTransform):
         ref = d[ref_key]
         for key in keys[1:]:
             x = d[key]
+            if _name(x, key) == _name(ref, ref_key):
+                raise ValueError(
+                    f"{_name(x, key)} is given as both {ref_key} and {key}; point {ref_key} at the "
+                    "image and label at its annotation."
+                )
+            self._check_label_values(x, key)
             if tuple(x.shape[1:]) != tuple(ref.shape[1:]):
                 raise ValueError(
                     f"{_name(x, key)} has spatial shape {tuple(x.shape[1:])} but "
@@ -77,4 +89,76 @@ class CheckPaird(MapTransform):
                         f"{_name(ref, ref_key)} has {np.round(fa, 4).tolist()}: they do not "
                         "overlay in world coordinates; resample the label onto the image's grid."
                     )
+        return d
+
+    def _check_label_values(self, x: NdarrayOrTensor, key: Hashable) -> None:
+        arr = np.asarray(x.detach().cpu() if hasattr(x, "detach") else x)
+        if arr.size == 0:
+            return
+        if arr.dtype.kind == "f":
+            if not np.isfinite(arr).all() or not np.array_equal(arr, np.round(arr)):
+                raise ValueError(
+                    f"{_name(x, key)} holds non-integer values; a label holds integer class or "
+                    "object ids: is an image given as the label?"
+                )
+        lo, hi = arr.min(), arr.max()
+        if lo < 0:
+            raise ValueError(
+                f"{_name(x, key)} holds negative values (min {lo}); labels are ids >= 0."
+            )
+        if self.num_classes is not None and hi >= self.num_classes:
+            raise ValueError(
+                f"{_name(x, key)} holds class {int(hi)} but the model has {self.num_classes} "
+                f"classes (0..{self.num_classes - 1}); set num_classes to {int(hi) + 1} or fix "
+                "the label."
+            )
+
+
+class CheckImaged(MapTransform):
+    """Refuse images the network cannot take, naming the file: a channel count other than
+    the network's, NaN or infinite intensities (or replace those).
+
+    Args:
+        keys: image keys (channel-first).
+        channels: the channel count the network takes (``in_channels``); ``None``: any.
+        replace: ``None`` refuses NaN/Inf (default); a number replaces NaN and +-Inf with
+            it (the bundles' ``nonfinite_value`` setting).
+
+    Raises:
+        ValueError: one line with the file, what is wrong and the fix.
+    """
+
+    def __init__(
+        self,
+        keys: KeysCollection,
+        channels: int | None = None,
+        replace: float | None = None,
+        allow_missing_keys: bool = False,
+    ) -> None:
+        super().__init__(keys, allow_missing_keys)
+        self.channels = channels
+        self.replace = replace
+
+    def __call__(self, data: Mapping[Hashable, NdarrayOrTensor]) -> dict:
+        d = dict(data)
+        for key in self.key_iterator(d):
+            x = d[key]
+            if self.channels is not None and x.shape[0] != self.channels:
+                raise ValueError(
+                    f"{_name(x, key)} has {x.shape[0]} channels (shape {tuple(x.shape)}) but the "
+                    f"model takes {self.channels}; convert the image (e.g. to grayscale, one "
+                    "volume per channel file) or set in_channels."
+                )
+            bad = ~torch.isfinite(x) if isinstance(x, torch.Tensor) else ~np.isfinite(x)
+            n_bad = int(bad.sum())
+            if not n_bad:
+                continue
+            if self.replace is None:
+                raise ValueError(
+                    f"{_name(x, key)} holds {n_bad} NaN/Inf values; repair the image, or set "
+                    "nonfinite_value (e.g. --set nonfinite_value=0) to replace them."
+                )
+            x = x.clone() if isinstance(x, torch.Tensor) else x.copy()
+            x[bad] = self.replace
+            d[key] = x
         return d

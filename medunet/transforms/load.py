@@ -1,0 +1,41 @@
+"""MONAI's ``LoadImaged`` whose read errors name the file and the fix.
+
+Readers fail deep inside nibabel, ITK, gzip or tifffile (``EOFError``, ``IndexError``...),
+and MONAI reports "applying transform LoadImaged" around them: the user learns neither
+which file nor what to do. :class:`SafeLoadImaged` is a drop-in ``LoadImaged`` (MONAI Label
+still recognises it as one) that re-raises such errors as one line naming the file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping
+from pathlib import Path
+
+from monai.transforms import LoadImaged
+from monai.utils import ensure_tuple
+
+__all__ = ["SafeLoadImaged"]
+
+
+class SafeLoadImaged(LoadImaged):
+    """``LoadImaged`` (same arguments) raising ``ValueError("<file> could not be read ...")``."""
+
+    def __call__(self, data: Mapping[Hashable, object], reader=None) -> dict:
+        for key in self.key_iterator(dict(data)):
+            for item in ensure_tuple(data[key]):
+                if isinstance(item, (str, Path)) and not Path(item).exists():
+                    raise ValueError(f"{item} does not exist; check the path or the datalist.")
+        try:
+            return super().__call__(data, reader)
+        except Exception as err:
+            files = [str(data[k]) for k in self.key_iterator(dict(data))]
+            cause = err
+            while type(cause) is RuntimeError and cause.__cause__ is not None:
+                cause = cause.__cause__  # MONAI's "applying transform" wrappers
+            if isinstance(cause, ValueError) and any(f in str(cause) for f in files):
+                raise cause from err  # already names the file (medunet's readers)
+            detail = str(cause).strip().splitlines()[0] if str(cause).strip() else "no detail"
+            raise ValueError(
+                f"{' / '.join(files)} could not be read ({type(cause).__name__}: {detail}); "
+                "check that the file is complete and that its extension matches its content."
+            ) from err

@@ -1,0 +1,300 @@
+"""Bad input, table-driven, through the real command line and the bundles.
+
+Each case builds a small dataset or input with one defect, runs ``medunet``, and checks exit
+code 2, one error line naming the file or option (and the fix), no traceback, and that
+nothing was written under a final name (no checkpoint, no prediction, no temp files).
+Edge cases that must *work* (constant images, images smaller than a tile) run too.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+import pytest
+import tifffile
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bundles"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bundle_helpers import blocks_volume, make_dataset
+from test_cli import medunet, no_temp_files, ok, one_line_error
+
+pytestmark = pytest.mark.slow
+
+TINY_2D = ["--set", "channels=[4,8,16]", "--set", "output_tile=20", "--set", "num_workers=0",
+           "--set", "iterations_per_epoch=2", "--set", "val_interval=1", "--no-progress",
+           "--epochs", "1"]  # fmt: skip
+TINY_3D = ["--set", "channels=[4,8]", "--set", "output_tile=16", "--set", "num_workers=0",
+           "--set", "iterations_per_epoch=2", "--set", "val_interval=1", "--set", "num_classes=3",
+           "--set", "modality=MR", "--no-progress", "--epochs", "1"]  # fmt: skip
+AFFINE = np.diag([1.2, 1.2, 2.0, 1.0])
+
+
+def _nifti_dataset(root: Path, n: int = 2) -> Path:
+    for sub in ("imagesTr", "labelsTr"):
+        (root / sub).mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        labels = blocks_volume((28, 24, 16), seed=i)
+        image = (labels * 60.0 + np.random.default_rng(i).normal(0, 10, labels.shape)).astype(
+            np.float32
+        )
+        nib.save(nib.Nifti1Image(image, AFFINE), root / "imagesTr" / f"vol{i}.nii.gz")
+        nib.save(nib.Nifti1Image(labels, AFFINE), root / "labelsTr" / f"vol{i}.nii.gz")
+    return root
+
+
+# ---- training: (dataset defect, needles) ---------------------------------------------
+
+
+def _truncate(path: Path) -> None:
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 3])
+
+
+def _tif(root: Path, sub: str, name: str = "case1.tif") -> Path:
+    return root / sub / name
+
+
+MICROSCOPY_TRAIN: dict[str, tuple[Callable[[Path], None], tuple[str, ...]]] = {
+    "truncated_tiff": (lambda d: _truncate(_tif(d, "imagesTr")), ("case1.tif",)),
+    "empty_tiff": (lambda d: _tif(d, "imagesTr").write_bytes(b""), ("case1.tif", "is empty")),
+    "text_as_tiff": (
+        lambda d: _tif(d, "imagesTr").write_text("hello"),
+        ("case1.tif could not be read", "extension matches"),
+    ),
+    "png_content_as_tiff": (
+        lambda d: _tif(d, "labelsTr").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64),
+        ("case1.tif could not be read",),
+    ),
+    "folder_as_image": (
+        lambda d: (_tif(d, "imagesTr").unlink(), _tif(d, "imagesTr").mkdir()),
+        ("case1.tif is a folder",),
+    ),
+    "shape_mismatch": (
+        lambda d: tifffile.imwrite(_tif(d, "labelsTr"), np.zeros((10, 12), np.uint16)),
+        ("labelsTr/case1.tif has spatial shape (10, 12)", "imagesTr/case1.tif has (48, 56)"),
+    ),
+    "spacing_mismatch": (
+        lambda d: tifffile.imwrite(
+            _tif(d, "labelsTr"),
+            tifffile.imread(_tif(d, "labelsTr")),
+            imagej=True,
+            resolution=(1.0, 1.0),
+            metadata={"axes": "YX"},
+        ),
+        ("labelsTr/case1.tif has pixel size", "imagesTr/case1.tif has"),
+    ),
+    "float_label": (
+        lambda d: tifffile.imwrite(_tif(d, "labelsTr"), np.full((48, 56), 0.5, np.float32)),
+        ("labelsTr/case1.tif holds non-integer values",),
+    ),
+    "negative_label": (
+        lambda d: tifffile.imwrite(_tif(d, "labelsTr"), np.full((48, 56), -1, np.int16)),
+        ("labelsTr/case1.tif holds negative values",),
+    ),
+    "nan_image": (
+        lambda d: tifffile.imwrite(_tif(d, "imagesTr"), np.full((48, 56), np.nan, np.float32)),
+        ("imagesTr/case1.tif holds 2688 NaN/Inf values", "nonfinite_value"),
+    ),
+    "rgb_for_one_channel": (
+        lambda d: tifffile.imwrite(
+            _tif(d, "imagesTr"),
+            np.zeros((48, 56, 3), np.uint8),
+            photometric="rgb",
+            resolution=(2.0, 2.0),
+        ),
+        ("imagesTr/case1.tif has 3 channels", "takes 1"),
+    ),
+    "time_series": (
+        lambda d: tifffile.imwrite(
+            _tif(d, "imagesTr"),
+            np.zeros((3, 48, 56), np.uint16),
+            imagej=True,
+            metadata={"axes": "TYX"},
+        ),
+        ("case1.tif",),
+    ),
+    "empty_dataset": (
+        lambda d: [p.unlink() for p in (d / "imagesTr").iterdir()],
+        ("imagesTr", "no training images found"),
+    ),
+    "label_missing": (lambda d: _tif(d, "labelsTr").unlink(), ("case1",)),
+}
+
+
+@pytest.mark.parametrize("case", sorted(MICROSCOPY_TRAIN))
+def test_microscopy_training_refuses(tmp_path, case):
+    data = make_dataset(tmp_path / "data", n=3, test=False)
+    defect, needles = MICROSCOPY_TRAIN[case]
+    defect(data)
+    run = tmp_path / "run"
+    proc = medunet("train", "unet2015_microscopy", "--data", data, "--output", run, *TINY_2D)
+    one_line_error(proc, "train", *needles)
+    assert not (run / "models" / "checkpoint.pt").exists()
+    assert not (run / "models" / "model.pt").exists()
+    if run.exists():
+        no_temp_files(run)
+
+
+def _datalist(d: Path, items) -> Path:
+    path = d / "list.json"
+    path.write_text(json.dumps({"training": items}))
+    return path
+
+
+DATALISTS = {
+    "missing_label_key": ([{"image": "imagesTr/case0.tif"}], ("label",)),
+    "missing_path": (
+        [{"image": "imagesTr/nope.tif", "label": "labelsTr/case0.tif"}] * 2,
+        ("nope.tif",),
+    ),
+    "same_file_as_image_and_label": (
+        [{"image": "labelsTr/case0.tif", "label": "labelsTr/case0.tif"}] * 2,
+        ("given as both image and label",),
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(DATALISTS))
+def test_bad_datalists(tmp_path, case):
+    data = make_dataset(tmp_path / "data", n=2, test=False)
+    items, needles = DATALISTS[case]
+    proc = medunet("train", "unet2015_microscopy", "--data", _datalist(data, items),
+                   "--output", tmp_path / "run", *TINY_2D)  # fmt: skip
+    one_line_error(proc, "train", *needles)
+
+
+CT_TRAIN: dict[str, tuple[Callable[[Path], None], tuple[str, ...]]] = {
+    "truncated_nifti": (
+        lambda d: _truncate(d / "imagesTr" / "vol1.nii.gz"),
+        ("vol1.nii.gz could not be read", "complete"),
+    ),
+    "gzip_of_garbage": (
+        lambda d: (d / "imagesTr" / "vol1.nii.gz").write_bytes(gzip.compress(b"x" * 500)),
+        ("vol1.nii.gz",),
+    ),
+    "affine_mismatch": (
+        lambda d: nib.save(
+            nib.Nifti1Image(
+                np.asarray(nib.load(d / "labelsTr/vol1.nii.gz").dataobj), AFFINE + _shift()
+            ),
+            d / "labelsTr" / "vol1.nii.gz",
+        ),
+        ("labelsTr/vol1.nii.gz has affine", "imagesTr/vol1.nii.gz has"),
+    ),
+    "class_out_of_range": (
+        lambda d: nib.save(
+            nib.Nifti1Image(np.full((28, 24, 16), 7, np.uint8), AFFINE),
+            d / "labelsTr" / "vol1.nii.gz",
+        ),
+        ("labelsTr/vol1.nii.gz holds class 7", "num_classes"),
+    ),
+    "nan_volume": (
+        lambda d: nib.save(
+            nib.Nifti1Image(np.full((28, 24, 16), np.nan, np.float32), AFFINE),
+            d / "imagesTr" / "vol1.nii.gz",
+        ),
+        ("imagesTr/vol1.nii.gz holds", "NaN/Inf"),
+    ),
+    "four_d_volume": (
+        lambda d: nib.save(
+            nib.Nifti1Image(np.zeros((28, 24, 16, 3), np.float32), AFFINE),
+            d / "imagesTr" / "vol1.nii.gz",
+        ),
+        ("imagesTr/vol1.nii.gz has 3 channels", "takes 1"),
+    ),
+}
+
+
+def _shift() -> np.ndarray:
+    m = np.zeros((4, 4))
+    m[0, 3] = 5.0
+    return m
+
+
+@pytest.mark.parametrize("case", sorted(CT_TRAIN))
+def test_ct_mri_training_refuses(tmp_path, case):
+    data = _nifti_dataset(tmp_path / "data")
+    defect, needles = CT_TRAIN[case]
+    defect(data)
+    run = tmp_path / "run"
+    proc = medunet("train", "unet2015_ct_mri", "--data", data, "--output", run, *TINY_3D)
+    one_line_error(proc, "train", *needles)
+    assert not (run / "models" / "checkpoint.pt").exists()
+
+
+# ---- inputs that must work ---------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def microscopy_model(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("model")
+    data = make_dataset(root / "data", n=2, test=False)
+    ok(medunet("train", "unet2015_microscopy", "--data", data, "--output", root / "run", *TINY_2D))
+    return root / "run" / "models" / "model.pt"
+
+
+@pytest.mark.parametrize(
+    "image",
+    [np.full((48, 56), 7, np.uint16), np.zeros((9, 11), np.uint16), np.zeros((1, 300), np.uint8)],
+    ids=["constant", "smaller_than_a_tile", "one_row"],
+)
+def test_inference_handles_constant_and_tiny_images(tmp_path, microscopy_model, image):
+    tifffile.imwrite(tmp_path / "x.tif", image)
+    ok(medunet("infer", "unet2015_microscopy", tmp_path / "x.tif", "--model", microscopy_model,
+               "--output", tmp_path / "out"))  # fmt: skip
+    labels = tifffile.imread(tmp_path / "out" / "x_labels.tif")
+    assert labels.shape == image.shape
+
+
+INFER_BAD = {
+    "nan_image": (
+        lambda p: tifffile.imwrite(p, np.full((20, 20), np.inf, np.float32)),
+        ("x.tif holds 400 NaN/Inf values", "nonfinite_value"),
+    ),
+    "truncated": (
+        lambda p: (tifffile.imwrite(p, np.ones((64, 64), np.uint16)), _truncate(p)),
+        ("x.tif",),
+    ),
+    "folder": (lambda p: p.mkdir(), ("x.tif", "no images found")),
+    "wrong_extension": (lambda p: None, ("x.nii.gz", "this bundle reads")),
+}
+
+
+@pytest.mark.parametrize("case", sorted(INFER_BAD))
+def test_inference_refuses(tmp_path, microscopy_model, case):
+    target = tmp_path / ("x.nii.gz" if case == "wrong_extension" else "x.tif")
+    if case == "wrong_extension":
+        nib.save(nib.Nifti1Image(np.zeros((4, 4, 4), np.float32), np.eye(4)), target)
+    else:
+        INFER_BAD[case][0](target)
+    out = tmp_path / "out"
+    proc = medunet("infer", "unet2015_microscopy", target, "--model", microscopy_model,
+                   "--output", out)  # fmt: skip
+    one_line_error(proc, "infer", *INFER_BAD[case][1])
+    assert not out.exists() or not [p for p in out.iterdir() if p.suffix == ".tif"]
+    if out.exists():
+        no_temp_files(out)
+
+
+def test_nonfinite_value_option_replaces(tmp_path, microscopy_model):
+    image = np.ones((30, 30), np.float32)
+    image[3, 4] = np.nan
+    tifffile.imwrite(tmp_path / "x.tif", image)
+    ok(medunet("infer", "unet2015_microscopy", tmp_path / "x.tif", "--model", microscopy_model,
+               "--output", tmp_path / "out", "--set", "nonfinite_value=0"))  # fmt: skip
+    assert (tmp_path / "out" / "x_labels.tif").is_file()
+
+
+def test_unwritable_output(tmp_path, microscopy_model):
+    image = tmp_path / "x.tif"
+    tifffile.imwrite(image, np.ones((30, 30), np.uint16))
+    (tmp_path / "file").write_text("not a folder")
+    proc = medunet("infer", "unet2015_microscopy", image, "--model", microscopy_model,
+                   "--output", tmp_path / "file" / "out")  # fmt: skip
+    one_line_error(proc, "infer", "file")
