@@ -344,7 +344,11 @@ class OverlapTileInferer(Inferer):
                     f"inputs have {x.shape[1]} channel(s), the network expects "
                     f"{network.in_channels} (input shape {tuple(x.shape)})."
                 )
-        if not x.is_floating_point():
+        param = next(network.parameters(), None) if isinstance(network, torch.nn.Module) else None
+        dtype = param.dtype if param is not None and param.is_floating_point() else None
+        if dtype is not None and x.dtype != dtype:
+            x = x.to(dtype)  # e.g. float64 or integer images into a float32 network
+        elif not x.is_floating_point():
             x = x.float()
         if not torch.isfinite(x).all():
             raise ValueError("inputs contain NaN or inf values; clean or mask the image first.")
