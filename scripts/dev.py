@@ -212,9 +212,31 @@ def main(argv: list[str]) -> int:
     if rc != 0:
         print("dev.py: lint failed; fix with: ruff format . && ruff check --fix .")
         return rc
-    if os.environ.get("MEDUNET_SKIP_LABEL") != "1":
-        setup_label()  # the MONAI Label end-to-end test runs in it
-    return _run([py, "-m", "pytest", *extra], cwd=ROOT)
+    if os.environ.get("MEDUNET_SKIP_LABEL") == "1":
+        return _run([py, "-m", "pytest", *extra], cwd=ROOT)
+    return test_with_label_env(py, extra)
+
+
+def test_with_label_env(py: Path, extra: list[str]) -> int:
+    """The test suite while the MONAI Label environment is set up beside it (mostly disk
+    work), then the tests that need that environment (``tests/apps``)."""
+    log_path = label_venv_dir().parent / ".venv-label-setup.log"
+    with open(log_path, "w") as log:
+        setup_proc = subprocess.Popen(
+            [sys.executable, str(Path(__file__).resolve()), "label-setup"],
+            stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        print(f"dev.py: setting up the MONAI Label environment in the background ({log_path})")
+        if extra:  # chosen tests: run them once the label environment is there
+            rc_label = setup_proc.wait()
+            return rc_label or _run([py, "-m", "pytest", *extra], cwd=ROOT)
+        rc = _run([py, "-m", "pytest", "--ignore=tests/apps"], cwd=ROOT)
+        rc_label = setup_proc.wait()
+    if rc_label != 0:
+        print(Path(log_path).read_text()[-5000:])
+        print(f"dev.py: MONAI Label environment setup failed (exit {rc_label}); see {log_path}")
+        return rc_label
+    return rc or _run([py, "-m", "pytest", "tests/apps"], cwd=ROOT)
 
 
 if __name__ == "__main__":

@@ -135,6 +135,14 @@ def _infer(base: str, model: str, image: str) -> tuple[int, bytes]:
     return _request("POST", f"{base}/infer/{model}?image={image}&output=image", body={})
 
 
+def _train(base: str, model: str) -> None:
+    status, body = _request(
+        "POST", f"{base}/train/{model}?run_sync=true",
+        body={"max_epochs": 1, "device": "cpu", "val_split": 0.5},
+    )  # fmt: skip
+    assert status == 200, body[-2000:]
+
+
 def test_serve_infer_train_reinfer(server, tmp_path):
     base = server["base"]
     status, body = _request("GET", f"{base}/info/")
@@ -150,11 +158,7 @@ def test_serve_infer_train_reinfer(server, tmp_path):
     assert status >= 400 and b"needs training" in body
 
     for name in ("unet2015_ct_mri", "unet2015_microscopy"):
-        status, body = _request(
-            "POST", f"{base}/train/{name}?run_sync=true",
-            body={"max_epochs": 1, "device": "cpu", "val_split": 0.5},
-        )  # fmt: skip
-        assert status == 200, body[-2000:]
+        _train(base, name)
         assert (server["models"] / name / "models" / "model.pt").is_file(), name
 
     status, body = _infer(base, "unet2015_ct_mri", "vol2")
@@ -177,11 +181,8 @@ def test_serve_infer_train_reinfer(server, tmp_path):
     model = server["models"] / "unet2015_microscopy" / "models" / "model.pt"
     before = model.stat().st_mtime
     time.sleep(1.1)
-    status, body = _request(
-        "POST", f"{base}/train/unet2015_microscopy?run_sync=true",
-        body={"max_epochs": 1, "device": "cpu", "val_split": 0.5},
-    )  # fmt: skip
-    assert status == 200 and model.stat().st_mtime > before
+    _train(base, "unet2015_microscopy")
+    assert model.stat().st_mtime > before
     status, _ = _infer(base, "unet2015_microscopy", "cells2")
     assert status == 200
     server["log"].flush()
@@ -205,11 +206,7 @@ def test_soak_sequential_and_concurrent_infer(server, tmp_path):
 
     base, pid = server["base"], server["proc"].pid
     for name in ("unet2015_ct_mri", "unet2015_microscopy"):
-        status, body = _request(
-            "POST", f"{base}/train/{name}?run_sync=true",
-            body={"max_epochs": 1, "device": "cpu", "val_split": 0.5},
-        )  # fmt: skip
-        assert status == 200, body[-2000:]
+        _train(base, name)
     studies = [("unet2015_ct_mri", "vol2"), ("unet2015_microscopy", "cells2")]
 
     def one(i: int) -> int:

@@ -184,6 +184,7 @@ def test_multichannel_cases_are_stacked_and_bad_pairs_named(tmp_path):
     parser["target_spacing"] = [1.0, 1.0, 2.0]
     parser["modality"] = "MR"
     parser["in_channels"] = 2
+    parser["num_classes"] = 3
     items = parser.get_parsed_content("train#dataset#data")
     assert len(items) == 1 and len(items[0]["image"]) == 2
     prepare = parser.get_parsed_content("validate#preprocessing")

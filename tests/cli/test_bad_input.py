@@ -127,20 +127,6 @@ MICROSCOPY_TRAIN: dict[str, tuple[Callable[[Path], None], tuple[str, ...]]] = {
 }
 
 
-@pytest.mark.parametrize("case", sorted(MICROSCOPY_TRAIN))
-def test_microscopy_training_refuses(tmp_path, case):
-    data = make_dataset(tmp_path / "data", n=3, test=False)
-    defect, needles = MICROSCOPY_TRAIN[case]
-    defect(data)
-    run = tmp_path / "run"
-    proc = medunet("train", "unet2015_microscopy", "--data", data, "--output", run, *TINY_2D)
-    one_line_error(proc, "train", *needles)
-    assert not (run / "models" / "checkpoint.pt").exists()
-    assert not (run / "models" / "model.pt").exists()
-    if run.exists():
-        no_temp_files(run)
-
-
 def _datalist(d: Path, items) -> Path:
     path = d / "list.json"
     path.write_text(json.dumps({"training": items}))
@@ -217,15 +203,27 @@ def _shift() -> np.ndarray:
     return m
 
 
-@pytest.mark.parametrize("case", sorted(CT_TRAIN))
-def test_ct_mri_training_refuses(tmp_path, case):
-    data = _nifti_dataset(tmp_path / "data")
-    defect, needles = CT_TRAIN[case]
+TRAIN_CASES = {
+    **{("unet2015_microscopy", k): v for k, v in MICROSCOPY_TRAIN.items()},
+    **{("unet2015_ct_mri", k): v for k, v in CT_TRAIN.items()},
+}
+
+
+@pytest.mark.parametrize(("bundle", "case"), sorted(TRAIN_CASES))
+def test_training_refuses(tmp_path, bundle, case):
+    if bundle == "unet2015_ct_mri":
+        data, tiny = _nifti_dataset(tmp_path / "data"), TINY_3D
+    else:
+        data, tiny = make_dataset(tmp_path / "data", n=3, test=False), TINY_2D
+    defect, needles = TRAIN_CASES[(bundle, case)]
     defect(data)
     run = tmp_path / "run"
-    proc = medunet("train", "unet2015_ct_mri", "--data", data, "--output", run, *TINY_3D)
+    proc = medunet("train", bundle, "--data", data, "--output", run, *tiny)
     one_line_error(proc, "train", *needles)
     assert not (run / "models" / "checkpoint.pt").exists()
+    assert not (run / "models" / "model.pt").exists()
+    if run.exists():
+        no_temp_files(run)
 
 
 # ---- inputs that must work ---------------------------------------------------------
