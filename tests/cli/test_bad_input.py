@@ -21,7 +21,7 @@ import tifffile
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bundles"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bundle_helpers import blocks_volume, make_dataset
+from bundle_helpers import blocks_volume, make_dataset, write_dicom_series
 from test_cli import medunet, no_temp_files, ok, one_line_error
 
 pytestmark = pytest.mark.slow
@@ -156,6 +156,10 @@ def test_bad_datalists(tmp_path, case):
 
 
 CT_TRAIN: dict[str, tuple[Callable[[Path], None], tuple[str, ...]]] = {
+    "dicom_series_with_a_truncated_slice": (
+        lambda d: _dicom_with_truncated_slice(d),
+        ("imagesTr/vol1 has (28, 24, 15)", "labelsTr/vol1.nii.gz"),  # ITK skips the slice
+    ),
     "truncated_nifti": (
         lambda d: _truncate(d / "imagesTr" / "vol1.nii.gz"),
         ("vol1.nii.gz could not be read", "complete"),
@@ -195,6 +199,13 @@ CT_TRAIN: dict[str, tuple[Callable[[Path], None], tuple[str, ...]]] = {
         ("imagesTr/vol1.nii.gz has 3 channels", "takes 1"),
     ),
 }
+
+
+def _dicom_with_truncated_slice(d: Path) -> None:
+    (d / "imagesTr" / "vol1.nii.gz").unlink()
+    volume = blocks_volume((28, 24, 16), seed=1).transpose(2, 1, 0) * 60
+    write_dicom_series(volume, d / "imagesTr" / "vol1", (1.2, 1.2, 2.0), (0, 0, 0), np.eye(3))
+    _truncate(sorted((d / "imagesTr" / "vol1").iterdir())[5])
 
 
 def _shift() -> np.ndarray:
