@@ -13,6 +13,7 @@ import numpy as np
 
 from medunet.data.io import atomic_path, split_suffix
 from medunet.data.microscopy import read_microscopy, write_microscopy_tiff
+from medunet.transforms.labels import check_label_values
 
 __all__ = ["MICROSCOPY_SUFFIXES", "VOLUME_SUFFIXES", "is_volume", "read_label_image", "write_like"]
 
@@ -64,15 +65,7 @@ def read_label_image(path: str | Path) -> tuple[np.ndarray, dict]:
             f"{path}: unknown file type; label images are "
             f"{list(MICROSCOPY_SUFFIXES + VOLUME_SUFFIXES)}."
         )
-    if array.dtype.kind == "f":
-        if not np.all(np.isfinite(array)) or not np.array_equal(array, np.round(array)):
-            raise ValueError(
-                f"{path} holds non-integer values; label images hold integer ids (0 = background)."
-            )
-    elif array.dtype.kind not in "iub":
-        raise ValueError(f"{path} has dtype {array.dtype}; label images hold integer ids.")
-    if array.size and array.min() < 0:
-        raise ValueError(f"{path} holds negative values (min {array.min()}); labels are ids >= 0.")
+    check_label_values(array, str(path))
     return array.astype(np.int64), meta
 
 

@@ -8,6 +8,9 @@ import numpy as np
 import torch
 from monai.config import KeysCollection, NdarrayOrTensor
 from monai.transforms import MapTransform
+from monai.utils import convert_data_type
+
+from medunet.transforms.labels import check_label_values
 
 __all__ = ["CheckImaged", "CheckPaird", "source_name"]
 
@@ -65,7 +68,8 @@ class CheckPaird(MapTransform):
                     f"{_name(x, key)} is given as both {ref_key} and {key}; point {ref_key} at the "
                     "image and label at its annotation."
                 )
-            self._check_label_values(x, key)
+            arr = convert_data_type(x, np.ndarray)[0]
+            check_label_values(arr, _name(x, key), self.num_classes)
             if tuple(x.shape[1:]) != tuple(ref.shape[1:]):
                 raise ValueError(
                     f"{_name(x, key)} has spatial shape {tuple(x.shape[1:])} but "
@@ -90,28 +94,6 @@ class CheckPaird(MapTransform):
                         "overlay in world coordinates; resample the label onto the image's grid."
                     )
         return d
-
-    def _check_label_values(self, x: NdarrayOrTensor, key: Hashable) -> None:
-        arr = np.asarray(x.detach().cpu() if hasattr(x, "detach") else x)
-        if arr.size == 0:
-            return
-        if arr.dtype.kind == "f":
-            if not np.isfinite(arr).all() or not np.array_equal(arr, np.round(arr)):
-                raise ValueError(
-                    f"{_name(x, key)} holds non-integer values; a label holds integer class or "
-                    "object ids: is an image given as the label?"
-                )
-        lo, hi = arr.min(), arr.max()
-        if lo < 0:
-            raise ValueError(
-                f"{_name(x, key)} holds negative values (min {lo}); labels are ids >= 0."
-            )
-        if self.num_classes is not None and hi >= self.num_classes:
-            raise ValueError(
-                f"{_name(x, key)} holds class {int(hi)} but the model has {self.num_classes} "
-                f"classes (0..{self.num_classes - 1}); set num_classes to {int(hi) + 1} or fix "
-                "the label."
-            )
 
 
 class CheckImaged(MapTransform):

@@ -1,4 +1,5 @@
-"""Checking channel-first instance label arrays, shared by the label-reading transforms."""
+"""Checking label arrays, shared by the label-reading transforms, the bundles' input check
+(:class:`~medunet.transforms.CheckPaird`) and the command line."""
 
 from __future__ import annotations
 
@@ -6,7 +7,45 @@ import numpy as np
 from monai.config import NdarrayOrTensor
 from monai.utils import convert_data_type
 
-__all__ = ["check_instance_labels"]
+__all__ = ["check_instance_labels", "check_label_values"]
+
+
+def check_label_values(arr: np.ndarray, name: str, num_classes: int | None = None) -> None:
+    """Refuse labels that are not integer ids >= 0 (and, with ``num_classes``, below it).
+
+    Integral float values are accepted (MONAI loads labels as float32).
+
+    Args:
+        arr: label values, any shape.
+        name: what the message calls the labels (a file name, or a transform's input).
+        num_classes: class maps: values must be ``< num_classes``; ``None``: any id.
+
+    Raises:
+        ValueError: one line naming ``name``, what is wrong and the fix.
+    """
+    if arr.size == 0:
+        return
+    if np.issubdtype(arr.dtype, np.floating):
+        if not np.isfinite(arr).all():
+            raise ValueError(f"{name} holds NaN or inf; fix the label file.")
+        if not np.array_equal(arr, np.round(arr)):
+            raise ValueError(
+                f"{name} holds non-integer values: labels are integers (class or object ids), "
+                f"got non-integral {arr.dtype} values (interpolated labels, or an image given "
+                "as the label?); resample labels with mode='nearest'."
+            )
+    elif not (np.issubdtype(arr.dtype, np.integer) or arr.dtype == bool):
+        raise ValueError(f"{name} has dtype {arr.dtype}; labels hold integer ids.")
+    low, high = arr.min(), arr.max()
+    if low < 0:
+        raise ValueError(
+            f"{name} holds negative values (min {low}); labels must be >= 0 (0 = background)."
+        )
+    if num_classes is not None and high >= num_classes:
+        raise ValueError(
+            f"{name} holds class {int(high)} but the model has {num_classes} classes "
+            f"(0..{num_classes - 1}); set num_classes to {int(high) + 1} or fix the label."
+        )
 
 
 def check_instance_labels(
@@ -31,16 +70,5 @@ def check_instance_labels(
         if allow_empty:
             return arr[0].astype(np.int32)
         raise ValueError(f"{owner} got an empty label array of shape {arr.shape}.")
-    if np.issubdtype(arr.dtype, np.floating):
-        if not np.isfinite(arr).all():
-            raise ValueError(f"{owner} labels contain NaN or inf; fix the label file.")
-        if not np.array_equal(arr, np.round(arr)):
-            raise ValueError(
-                f"{owner} needs integers as labels, got non-integral {arr.dtype} values "
-                "(interpolated labels?); resample labels with mode='nearest'."
-            )
-    elif not (np.issubdtype(arr.dtype, np.integer) or arr.dtype == bool):
-        raise ValueError(f"{owner} needs integer labels, got dtype {arr.dtype}.")
-    if arr.min() < 0:
-        raise ValueError(f"{owner} labels must be >= 0 (0 = background), found {arr.min()}.")
+    check_label_values(arr, f"{owner}'s label")
     return arr[0].astype(np.int64 if arr.max() > np.iinfo(np.int32).max else np.int32)
