@@ -31,6 +31,7 @@ __all__ = [
     "list_bundles",
     "parse_overrides",
     "presets_dir",
+    "read_configs",
     "read_run",
     "resolve_bundle",
     "resolve_preset",
@@ -81,6 +82,10 @@ class Bundle:
             if path.is_file():
                 return path
         raise ValueError(f"bundle {self.root} has no configs/{name}.yaml; is it a medunet bundle?")
+
+    @property
+    def meta_file(self) -> Path:
+        return self.root / "configs" / "metadata.json"
 
     @property
     def spatial_dims(self) -> int:
@@ -143,11 +148,17 @@ def _compatible(old: Any, new: Any) -> bool:
     return isinstance(new, type(old))
 
 
-def parse_overrides(items: Sequence[str], config_files: Sequence[Path]) -> dict[str, Any]:
-    """``["ID=VALUE", ...]`` as ``{id: value}`` (VALUE read as YAML), checked against the
-    merged ``config_files``: unknown ids and values of another type are refused."""
+def read_configs(config_files: Sequence[Path]) -> ConfigParser:
+    """The merged (unparsed) config of ``config_files``, to look ids up in."""
     parser = ConfigParser()
     parser.read_config([str(f) for f in config_files])
+    return parser
+
+
+def parse_overrides(items: Sequence[str], parser: ConfigParser) -> dict[str, Any]:
+    """``["ID=VALUE", ...]`` as ``{id: value}`` (VALUE read as YAML), checked against the
+    merged config in ``parser`` (:func:`read_configs`): unknown ids and values of another
+    type are refused."""
     out: dict[str, Any] = {}
     for item in items:
         key, sep, text = item.partition("=")

@@ -45,7 +45,7 @@ def export_model(
     out = Path(output).expanduser()
     if out.suffix not in (".ts", ".pt"):
         raise ValueError(f"--output {output}: name the TorchScript file *.ts.")
-    config_files, overrides = model_settings(
+    config_files, _, overrides = model_settings(
         bund, model_path, [resolve_preset(p) for p in presets], settings
     )
     overrides.pop("device", None)
@@ -54,7 +54,7 @@ def export_model(
             net_id="network_def",
             filepath=str(tmp),
             ckpt_file=str(model_path),
-            meta_file=str(bund.root / "configs" / "metadata.json"),
+            meta_file=str(bund.meta_file),
             config_file=[str(f) for f in config_files],
             key_in_ckpt="model" if _has_model_key(model_path) else None,
             **{**overrides, "bundle_root": str(bund.root)},

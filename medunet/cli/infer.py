@@ -18,6 +18,7 @@ from monai.bundle import ConfigParser
 from medunet.cli.bundles import (
     Bundle,
     parse_overrides,
+    read_configs,
     read_run,
     resolve_bundle,
     resolve_preset,
@@ -36,12 +37,9 @@ EXAMPLE = """examples:
 """
 
 
-def _suffixes(config_files: Sequence[Path]) -> list[str]:
-    parser = ConfigParser()
-    parser.read_config([str(f) for f in config_files])
-    if "suffixes" in parser:
-        return list(parser["suffixes"])
-    return [".tif", ".tiff", ".png"]
+def _suffixes(parser: ConfigParser) -> list[str]:
+    """The image extensions the bundle lists (its ``suffixes``; microscopy: TIFF and PNG)."""
+    return list(parser["suffixes"]) if "suffixes" in parser else [".tif", ".tiff", ".png"]
 
 
 def list_inputs(inputs: Sequence[str | Path], suffixes: Sequence[str]) -> list[dict]:
@@ -84,16 +82,16 @@ def list_inputs(inputs: Sequence[str | Path], suffixes: Sequence[str]) -> list[d
 
 
 def model_settings(bund: Bundle, model: Path, presets: Sequence[Path], settings: Sequence[str]):
-    """Config files and overrides: the run's (``run.json`` beside the model) then the user's."""
+    """Config files, their merged config and the overrides: the run's (``run.json`` beside the
+    model), then the user's."""
     run = read_run(model)
     preset_files = [Path(p) for p in (run or {}).get("presets", [])]
     preset_files += [p for p in presets if p not in preset_files]
     config_files = [bund.config("inference"), *preset_files]
-    parser = ConfigParser()
-    parser.read_config([str(f) for f in config_files])
+    parser = read_configs(config_files)
     overrides = {k: v for k, v in (run or {}).get("set", {}).items() if k in parser}
-    overrides.update(parse_overrides(settings, config_files))
-    return config_files, overrides
+    overrides.update(parse_overrides(settings, parser))
+    return config_files, parser, overrides
 
 
 def run_inference(
@@ -120,10 +118,10 @@ def run_inference(
             f"no trained model at {model_path}; train one with `medunet train {bund.name} "
             "--data DIR --output RUN` and pass --model RUN/models/model.pt."
         )
-    config_files, overrides = model_settings(
+    config_files, parser, overrides = model_settings(
         bund, model_path, [resolve_preset(p) for p in presets], settings
     )
-    datalist = list_inputs(inputs, _suffixes(config_files))
+    datalist = list_inputs(inputs, _suffixes(parser))
     out = Path(output).expanduser().resolve()
     out.mkdir(parents=True, exist_ok=True)
     workflow_overrides = {
@@ -135,14 +133,12 @@ def run_inference(
         "datalist": datalist,
         "overwrite": overwrite,
     }
-    parser = ConfigParser()
-    parser.read_config([str(f) for f in config_files])
     if "ckpt_dir" in parser:  # CT/MRI: spacing.json beside the model
         workflow_overrides["ckpt_dir"] = str(model_path.parent)
     if tta is not None:
         workflow_overrides["tta"] = tta
     logger.info("predicting %d input(s) with %s and %s", len(datalist), bund.name, model_path)
-    run_workflow(config_files, workflow_overrides, bund.root / "configs" / "metadata.json")
+    run_workflow(config_files, workflow_overrides, bund.meta_file)
     return out
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from medunet.cli.bundles import (
     parse_overrides,
+    read_configs,
     read_run,
     resolve_bundle,
     resolve_preset,
@@ -97,14 +98,14 @@ def run_training(
         raise ValueError(f"--epochs must be at least 1, got {epochs}.")
     bund = resolve_bundle(bundle)
     preset_files = [resolve_preset(p) for p in presets]
-    config_files = [bund.config("train"), *preset_files]
-    overrides = parse_overrides(settings, config_files)
     previous = read_run(checkpoint) if resume else None
     if previous is not None:  # the same recipe as the run being continued
         preset_files = [Path(p) for p in previous["presets"]] + [
             p for p in preset_files if str(p) not in previous["presets"]
         ]
-        config_files = [bund.config("train"), *preset_files]
+    config_files = [bund.config("train"), *preset_files]
+    overrides = parse_overrides(settings, read_configs(config_files))
+    if previous is not None:
         overrides = {**previous["set"], **overrides}
     if epochs is not None:
         overrides["max_epochs"] = epochs
@@ -128,7 +129,7 @@ def run_training(
     run_workflow(
         config_files,
         workflow_overrides,
-        bund.root / "configs" / "metadata.json",
+        bund.meta_file,
         run_dir / "config.json",
     )
     model = run_dir / "models" / "model.pt"
