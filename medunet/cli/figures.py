@@ -13,6 +13,7 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from medunet.data.io import atomic_path
+from medunet.metrics.instances import match_instances
 
 __all__ = ["overlay_png", "read_scalars", "training_curve_png", "weight_map_png"]
 
@@ -66,7 +67,8 @@ def overlay_png(
 ) -> Path:
     """The image with predicted (yellow) and true (cyan) contours; predicted objects that
     merge several true ones are marked with a red ``M``, true objects split into several
-    predictions with a magenta ``S``. 2D ``(H, W)`` arrays."""
+    predictions with a magenta ``S`` (as :func:`~medunet.metrics.instances.match_instances`
+    counts them). 2D ``(H, W)`` arrays."""
     plt = _pyplot()
     img = np.asarray(image, dtype=np.float32)
     lo, hi = np.percentile(img, (0.5, 99.5))
@@ -77,7 +79,12 @@ def overlay_png(
     fig, ax = plt.subplots(figsize=(8, 8 * img.shape[0] / max(img.shape[1], 1)))
     ax.imshow(rgb, interpolation="nearest")
     if truth is not None:
-        for marker, colour, ids, labels in _merge_split_marks(pred, truth):
+        match = match_instances(pred, truth)
+        marks = (
+            ("M", "red", match["merging_ids"], pred),
+            ("S", "magenta", match["split_ids"], truth),
+        )
+        for marker, colour, ids, labels in marks:
             for y, x in ndi.center_of_mass(np.ones_like(labels), labels, ids):
                 ax.text(
                     x,
@@ -97,22 +104,6 @@ def overlay_png(
     ax.set_title(title)
     ax.axis("off")
     return _save(fig, path, overwrite)
-
-
-def _merge_split_marks(pred: np.ndarray, truth: np.ndarray):
-    """``(marker, colour, ids, labels)``: predicted objects covering >= 2 true objects
-    (merges) and true objects covered by >= 2 predictions (splits), each by half its area."""
-    out = []
-    for marker, colour, a, b in (("M", "red", pred, truth), ("S", "magenta", truth, pred)):
-        ids = []
-        for i in np.unique(a[a > 0]):
-            region = b[a == i]
-            counts = np.bincount(region[region > 0])
-            covered = [j for j, c in enumerate(counts) if c and c >= 0.5 * (b == j).sum()]
-            if len(covered) >= 2:
-                ids.append(int(i))
-        out.append((marker, colour, ids, a))
-    return out
 
 
 def read_scalars(log_dir: str | Path) -> dict[str, list[tuple[int, float]]]:

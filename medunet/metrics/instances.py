@@ -52,7 +52,8 @@ def match_instances(
     Returns:
         ``{"n_true", "n_pred", "thresholds", "tp", "fp", "fn", "precision", "recall", "f1",
         "ap" (lists, one value per threshold), "mean_ap" (over thresholds), "merged",
-        "split", "iou_matched_mean" (mean IoU of the pairs matched at 0.5)}``.
+        "split", "merging_ids" (the predicted objects that merge), "split_ids" (the true
+        objects split), "iou_matched_mean" (mean IoU of the pairs matched at 0.5)}``.
     """
     table, truth_ids, pred_ids = contingency_table(truth, pred)
     t_fg, p_fg = truth_ids != 0, pred_ids != 0
@@ -88,9 +89,12 @@ def match_instances(
     covers_true = overlap >= cover * t_size[:, None] if n_true else overlap.astype(bool)
     merging_preds = covers_true.sum(axis=0) >= 2
     result["merged"] = int(covers_true[:, merging_preds].any(axis=1).sum()) if n_pred else 0
+    result["merging_ids"] = [int(i) for i in pred_ids[p_fg][merging_preds]]
     # splits: a true object holding >= cover of two or more predictions' pixels
     covers_pred = overlap >= cover * p_size[None, :] if n_pred else overlap.astype(bool)
-    result["split"] = int((covers_pred.sum(axis=1) >= 2).sum()) if n_true else 0
+    split_trues = covers_pred.sum(axis=1) >= 2
+    result["split"] = int(split_trues.sum()) if n_true else 0
+    result["split_ids"] = [int(i) for i in truth_ids[t_fg][split_trues]]
     matched = iou[iou >= 0.5]
     result["iou_matched_mean"] = float(matched.mean()) if matched.size else 0.0
     return result

@@ -91,6 +91,7 @@ def test_merges_and_splits():
     pred[2:6, 12:15], pred[2:6, 16:19] = 2, 3  # one nucleus predicted as two
     m = match_instances(pred, truth)
     assert m["merged"] == 2 and m["split"] == 1
+    assert m["merging_ids"] == [1] and m["split_ids"] == [3]  # what overlay.png marks
     assert m["tp"][:2] == [1, 0]  # the merged blob has IoU exactly 0.5 with each nucleus
 
 
