@@ -52,18 +52,31 @@ DEMO_OUTPUTS = (
 
 def run_demo(
     output: str | Path = "runs/demo",
-    steps: int = DEFAULT_STEPS,
+    steps: int | None = None,
     overwrite: bool = False,
     device: str | None = None,
     progress: bool = True,
+    seed: int = 0,
+    time_budget: float | None = None,
 ) -> dict:
     """Train, predict, score and draw; returns the metrics (also in ``output/metrics.json``).
+
+    Args:
+        steps: training tiles (a fixed amount of training); ``None``: :data:`DEFAULT_STEPS`,
+            or as many as ``time_budget`` allows.
+        time_budget: training seconds (:class:`medunet.engines.TimeBudget`); with ``steps``
+            both apply and the first reached ends training.
+        seed: random seed of the training run (tiles, augmentation, initialisation).
 
     Raises:
         FileExistsError: ``output`` holds an earlier demo and ``overwrite`` is False.
     """
-    if steps < 1:
+    if steps is not None and steps < 1:
         raise ValueError(f"--steps must be at least 1, got {steps}.")
+    if time_budget is not None and not time_budget > 0:
+        raise ValueError(f"--time-budget must be a positive number of seconds, got {time_budget}.")
+    if steps is None and time_budget is None:
+        steps = DEFAULT_STEPS
     out = Path(output).expanduser().resolve()
     for name in (*DEMO_OUTPUTS, "run/models/checkpoint.pt"):
         if (out / name).exists() and not overwrite:
@@ -72,7 +85,8 @@ def run_demo(
             )
     start = time.perf_counter()
     data = write_sample_split(out / "data", overwrite=True)
-    epochs = math.ceil(steps / STEPS_PER_EPOCH)
+    epochs = math.ceil(steps / STEPS_PER_EPOCH) if steps is not None else None
+    per_epoch = math.ceil(steps / epochs) if steps is not None else STEPS_PER_EPOCH
     model = run_training(
         BUNDLE,
         data,
@@ -81,8 +95,10 @@ def run_demo(
         overwrite=overwrite,
         device=device,
         presets=[PRESET],
-        settings=[f"iterations_per_epoch={math.ceil(steps / epochs)}", "val_interval=5"],
+        settings=[f"iterations_per_epoch={per_epoch}", "val_interval=5"],
         progress=progress,
+        time_budget=time_budget,
+        seed=seed,
     )
     train_seconds = time.perf_counter() - start
     image_path, truth_path = data / "imagesTs/nuclei_right.tif", data / "labelsTs/nuclei_right.tif"
@@ -100,7 +116,8 @@ def run_demo(
         "nuclei_true": int(len(set(truth.ravel().tolist())) - 1),
         "nuclei_predicted": int(len(set(pred.ravel().tolist())) - 1),
         **{k: round(v, 4) for k, v in scores.items()},
-        "steps": epochs * math.ceil(steps / epochs),
+        "seed": seed,
+        "steps": _trained_steps(out / "run"),
         "train_seconds": round(train_seconds, 1),
         "total_seconds": round(time.perf_counter() - start, 1),
     }
@@ -135,9 +152,25 @@ def run_demo(
     return metrics
 
 
+def _trained_steps(run: Path) -> int:
+    """Training iterations of the demo's run (from its checkpoint)."""
+    import torch
+
+    ckpt = torch.load(run / "models" / "checkpoint.pt", map_location="cpu", weights_only=False)
+    return int(ckpt["trainer"]["iteration"])
+
+
 def _run(args: argparse.Namespace) -> int:
-    metrics = run_demo(args.output, args.steps, args.overwrite, args.device, not args.no_progress)
-    skip = ("steps", "train_seconds", "total_seconds", "mean_ap", "f1_50")
+    metrics = run_demo(
+        args.output,
+        args.steps,
+        args.overwrite,
+        args.device,
+        not args.no_progress,
+        seed=args.seed,
+        time_budget=args.time_budget,
+    )
+    skip = ("seed", "steps", "train_seconds", "total_seconds", "mean_ap", "f1_50")
     names = [k for k in metrics if isinstance(metrics[k], float | int) and k not in skip]
     print(format_table([{"case": "nuclei_right", **{k: float(metrics[k]) for k in names}}]))
     out = Path(args.output).expanduser().resolve()
@@ -159,8 +192,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--output", "--out", default="runs/demo", help="output folder (default: runs/demo)"
     )
     p.add_argument(
-        "--steps", type=int, default=DEFAULT_STEPS, help=f"training tiles (default {DEFAULT_STEPS})"
+        "--steps",
+        type=int,
+        default=None,
+        help=f"training tiles (default {DEFAULT_STEPS} unless --time-budget is given)",
     )
+    p.add_argument(
+        "--time-budget",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="train for this long instead of a number of tiles (the quality benchmark's way)",
+    )
+    p.add_argument("--seed", type=int, default=0, help="random seed of the training (default 0)")
     p.add_argument("--overwrite", action="store_true", help="replace an earlier demo's outputs")
     p.add_argument("--device", default=None, help="cpu, cuda or cuda:N (default: cuda if any)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")

@@ -5,6 +5,11 @@ Files are paired by case name: a prediction ``<case>_labels.tif`` / ``<case>_seg
 images get the instance scores of :func:`medunet.metrics.segmentation_scores` (foreground
 IoU, Dice, pixel, Rand and warping error, AP@0.5/0.75, merged and split objects); volumes
 get per-class Dice and the 95% Hausdorff distance in mm. One row per case plus the mean.
+
+``--truth-instances connected_components`` scores binary truths (EM: 255 = cell, 0 =
+membrane) by their connected components, as the microscopy bundle trains with
+``label_instances: connected_components``; the default is what the ``--model`` run's (or
+``--preset``'s) ``label_instances`` says, else ``labels`` (the values are the objects).
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import argparse
 import csv
 import io
+import logging
 import math
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,11 +28,15 @@ from medunet.cli.images import MICROSCOPY_SUFFIXES, VOLUME_SUFFIXES, is_volume, 
 from medunet.data.datalist import case_name
 from medunet.data.io import atomic_path
 from medunet.metrics import segmentation_scores
+from medunet.transforms.instances import INSTANCE_MODES, label_components
 
 __all__ = ["add_parser", "evaluate_folders", "format_table", "volume_scores"]
 
+logger = logging.getLogger(__name__)
+
 EXAMPLE = """examples:
   medunet evaluate --pred preds/ --truth DIR/labelsTs --output scores.csv
+  medunet evaluate --pred em_preds/ --truth EM/labelsTs --truth-instances connected_components
 """
 PRED_POSTFIXES = ("_labels", "_seg", "_pred", "_prediction")
 SKIP_POSTFIXES = ("_prob", "_probability")
@@ -84,9 +94,21 @@ def volume_scores(
     return out
 
 
-def evaluate_folders(pred_dir: str | Path, truth_dir: str | Path) -> list[dict]:
+def evaluate_folders(
+    pred_dir: str | Path, truth_dir: str | Path, truth_instances: str = "labels"
+) -> list[dict]:
     """``[{"case": name, score: value, ...}, ..., {"case": "mean", ...}]`` for every case of
-    ``truth_dir`` (a case without a prediction is an error naming it)."""
+    ``truth_dir`` (a case without a prediction is an error naming it).
+
+    Args:
+        truth_instances: ``"labels"`` (each truth value is an object) or
+            ``"connected_components"`` (the objects of microscopy truths are the connected
+            components of their foreground, e.g. binary EM labels).
+    """
+    if truth_instances not in INSTANCE_MODES:
+        raise ValueError(
+            f"--truth-instances {truth_instances}: choose one of {', '.join(INSTANCE_MODES)}."
+        )
     preds = _cases(Path(pred_dir), "pred", PRED_POSTFIXES)
     truths = _cases(Path(truth_dir), "truth")
     missing = sorted(set(truths) - set(preds))
@@ -115,7 +137,15 @@ def evaluate_folders(pred_dir: str | Path, truth_dir: str | Path) -> list[dict]:
         if is_volume(truth_path):
             scores = volume_scores(pred, truth, tmeta["spacing"])
         else:
-            scores = segmentation_scores(pred, truth)
+            objects = label_components(truth, truth_instances)
+            if truth_instances == "labels" and len(np.unique(truth)) == 2:
+                if label_components(truth).max() > 1:
+                    logger.warning(
+                        "%s is binary: scored as one object; if its objects are the connected "
+                        "components, pass --truth-instances connected_components",
+                        truth_path,
+                    )
+            scores = segmentation_scores(pred, objects)
         rows.append({"case": case, **scores})
     names = list(dict.fromkeys(k for r in rows for k in r if k != "case"))
     mean = {"case": "mean"}
@@ -155,8 +185,32 @@ def write_csv(rows: list[dict], path: str | Path, overwrite: bool = False) -> Pa
     return Path(path)
 
 
+def truth_instances_setting(model: str | None, presets: Sequence[str]) -> str:
+    """``label_instances`` of the ``--model`` run's config (its run.json presets and
+    overrides) or of the ``--preset`` files; ``"labels"`` when neither says."""
+    from medunet.cli.bundles import read_configs, read_run, resolve_preset
+
+    files, overrides = [resolve_preset(p) for p in presets], {}
+    if model is not None:
+        run = read_run(Path(model).expanduser().resolve())
+        if run is None:
+            raise ValueError(
+                f"--model {model}: no run.json beside it (is it from medunet train?); give "
+                "--truth-instances instead."
+            )
+        files = [Path(p) for p in run.get("presets", [])] + files
+        overrides = run.get("set", {})
+    if "label_instances" in overrides:
+        return str(overrides["label_instances"])
+    parser = read_configs(files) if files else None
+    if parser is not None and "label_instances" in parser:
+        return str(parser["label_instances"])
+    return "labels"
+
+
 def _run(args: argparse.Namespace) -> int:
-    rows = evaluate_folders(args.pred, args.truth)
+    mode = args.truth_instances or truth_instances_setting(args.model, args.preset)
+    rows = evaluate_folders(args.pred, args.truth, mode)
     print(format_table(rows))
     if args.output:
         print(f"scores: {write_csv(rows, args.output, args.overwrite)}")
@@ -174,5 +228,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--pred", required=True, help="folder of predicted label images")
     p.add_argument("--truth", required=True, help="folder of true label images")
     p.add_argument("--output", default=None, help="CSV file for the scores")
+    p.add_argument(
+        "--truth-instances",
+        choices=INSTANCE_MODES,
+        default=None,
+        help="objects of the truth: its values (labels) or the connected components of its "
+        "foreground (binary masks, EM); default: the --model run's or --preset's "
+        "label_instances, else labels",
+    )
+    p.add_argument("--model", default=None, help="model.pt of a medunet train run (its settings)")
+    p.add_argument(
+        "--preset", action="append", default=[], metavar="NAME|FILE",
+        help="a preset whose label_instances applies, e.g. isbi2012_em",
+    )  # fmt: skip
     p.add_argument("--overwrite", action="store_true", help="replace an existing --output")
     p.set_defaults(func=_run)

@@ -29,6 +29,9 @@ __all__ = ["add_parser", "device_override", "run_training"]
 
 logger = logging.getLogger(__name__)
 
+#: the epoch cap of a ``--time-budget`` run without ``--epochs``: the budget decides
+BUDGET_MAX_EPOCHS = 10000
+
 EXAMPLE = """example:
   medunet train unet2015_microscopy --data DIR --output runs/cells --epochs 30 \\
       --preset quick_cpu_microscopy --set w0=5
@@ -73,8 +76,14 @@ def run_training(
     presets: Sequence[str] = (),
     settings: Sequence[str] = (),
     progress: bool = True,
+    time_budget: float | None = None,
+    seed: int | None = None,
 ) -> Path:
     """Train ``bundle`` on ``data`` into the run folder ``output``; returns its ``models/model.pt``.
+
+    With ``time_budget`` (seconds) training stops after the epoch that crosses it and the
+    learning-rate schedule is fitted to it (:class:`medunet.engines.TimeBudget`); ``epochs``
+    then only caps the number of epochs.
 
     Raises:
         ValueError: bad options or data, with the option and the fix.
@@ -96,6 +105,8 @@ def run_training(
         )
     if epochs is not None and epochs < 1:
         raise ValueError(f"--epochs must be at least 1, got {epochs}.")
+    if time_budget is not None and not time_budget > 0:
+        raise ValueError(f"--time-budget must be a positive number of seconds, got {time_budget}.")
     bund = resolve_bundle(bundle)
     preset_files = [resolve_preset(p) for p in presets]
     previous = read_run(checkpoint) if resume else None
@@ -109,6 +120,11 @@ def run_training(
         overrides = {**previous["set"], **overrides}
     if epochs is not None:
         overrides["max_epochs"] = epochs
+    if time_budget is not None:
+        overrides["time_budget"] = float(time_budget)
+        overrides.setdefault("max_epochs", BUDGET_MAX_EPOCHS)
+    if seed is not None:
+        overrides["seed"] = int(seed)
     run_dir.mkdir(parents=True, exist_ok=True)
     write_run(run_dir, bund, preset_files, overrides)
     workflow_overrides = {
@@ -149,6 +165,8 @@ def _run(args: argparse.Namespace) -> int:
         presets=args.preset,
         settings=args.set,
         progress=not args.no_progress,
+        time_budget=args.time_budget,
+        seed=args.seed,
     )
     print(f"trained model: {model}\nrun folder: {model.parent.parent}")
     return 0
@@ -187,6 +205,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--data", required=True, help="imagesTr/labelsTr folder or datalist JSON")
     p.add_argument("--output", required=True, help="run folder (checkpoints, logs, config)")
     p.add_argument("--epochs", type=int, default=None, help="epochs (default: the bundle's)")
+    p.add_argument(
+        "--time-budget",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="train for this long: stop after the epoch that crosses it, learning-rate "
+        "schedule fitted to it (--epochs then only caps the epochs)",
+    )
+    p.add_argument("--seed", type=int, default=None, help="random seed (default: the bundle's)")
     p.add_argument("--resume", action="store_true", help="continue the run in --output")
     p.add_argument("--overwrite", action="store_true", help="replace an earlier run in --output")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from medunet.engines.budget import TimeBudget
+from medunet.engines.calibration import PostprocessCalibration, calibrate_postprocess
 from medunet.engines.checkpoint import (
     ModelCheckpointLoader,
     TrainingCheckpoint,
@@ -30,9 +32,12 @@ __all__ = [
     "NonFiniteLossGuard",
     "PerImageScores",
     "PeriodicValidation",
+    "PostprocessCalibration",
+    "TimeBudget",
     "TrainingCheckpoint",
     "TrainingProgress",
     "build_optimizer",
+    "calibrate_postprocess",
     "ddp_network",
     "distributed_device",
     "handlers_for_rank",

@@ -63,15 +63,16 @@ def ddp_network(network: torch.nn.Module, device: torch.device) -> torch.nn.Modu
 
 def handlers_for_rank(handlers: Sequence[Any] | None) -> list[Any]:
     """All handlers on rank 0; on other ranks only those every rank must run: scheduler
-    steps, checkpoint resume and loading, and validation (MONAI's metrics gather their
-    values from all ranks, each validating its shard), not logging or saving."""
+    steps, the time budget, checkpoint resume and loading, and validation (MONAI's metrics
+    gather their values from all ranks, each validating its shard), not logging or saving."""
+    from medunet.engines.budget import TimeBudget
     from medunet.engines.checkpoint import TrainingCheckpoint  # it imports this module
 
     if handlers is None:
         return []
     if is_main_process():
         return list(handlers)
-    keep = (LrScheduleHandler, TrainingCheckpoint, ValidationHandler, CheckpointLoader)
+    keep = (LrScheduleHandler, TrainingCheckpoint, ValidationHandler, CheckpointLoader, TimeBudget)
     return [h for h in handlers if isinstance(h, keep)]
 
 

@@ -10,13 +10,21 @@ from medunet.transforms.elastic import (
     RandCoarseElasticd,
     dense_displacement,
 )
-from medunet.transforms.instances import InstanceToSemantic, InstanceToSemanticd, LabelComponentsd
+from medunet.transforms.instances import (
+    INSTANCE_MODES,
+    InstanceToSemantic,
+    InstanceToSemanticd,
+    LabelComponentsd,
+    label_components,
+)
 from medunet.transforms.intensity import ModalityNormalize, ModalityNormalized
 from medunet.transforms.load import SafeLoadImaged
 from medunet.transforms.postprocess import (
     ProbabilityToInstances,
     ProbabilityToInstancesd,
+    read_postprocess,
     remove_small_objects,
+    seeded_instances,
 )
 from medunet.transforms.save import SaveMicroscopyd, SaveVolumed, output_stem
 from medunet.transforms.tiles import RandTileCropd, reflect_indices, tile_geometry
@@ -30,6 +38,7 @@ from medunet.transforms.weight_map import (
 )
 
 __all__ = [
+    "INSTANCE_MODES",
     "BoundaryWeightMap",
     "BoundaryWeightMapd",
     "CheckImaged",
@@ -52,10 +61,13 @@ __all__ = [
     "class_weight_map",
     "cutoff_distance",
     "dense_displacement",
+    "label_components",
     "naive_border_term",
     "output_stem",
     "paper_augmentations",
+    "read_postprocess",
     "reflect_indices",
     "remove_small_objects",
+    "seeded_instances",
     "tile_geometry",
 ]

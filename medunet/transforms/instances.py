@@ -13,7 +13,28 @@ from scipy import ndimage as ndi
 
 from medunet.transforms.labels import check_instance_labels
 
-__all__ = ["InstanceToSemantic", "InstanceToSemanticd", "LabelComponentsd"]
+__all__ = [
+    "INSTANCE_MODES",
+    "InstanceToSemantic",
+    "InstanceToSemanticd",
+    "LabelComponentsd",
+    "label_components",
+]
+
+#: how a label image gives objects: as it is, or the connected components of its foreground
+INSTANCE_MODES = ("labels", "connected_components")
+
+
+def label_components(labels: np.ndarray, mode: str = "connected_components") -> np.ndarray:
+    """The objects of a label image ``(*spatial)``: ``labels`` as they are (``"labels"``) or
+    the connected components of ``labels > 0`` with full connectivity
+    (``"connected_components"``: binary masks such as EM cell interiors). int32 0..K."""
+    if mode not in INSTANCE_MODES:
+        raise ValueError(f"mode must be one of {INSTANCE_MODES}, got {mode!r}.")
+    labels = np.asarray(labels)
+    if mode == "labels":
+        return labels
+    return ndi.label(labels > 0, structure=np.ones((3,) * labels.ndim, bool))[0].astype(np.int32)
 
 
 class InstanceToSemantic(Transform):
@@ -96,8 +117,8 @@ class LabelComponentsd(MapTransform):
         self, keys: KeysCollection, mode: str = "labels", allow_missing_keys: bool = False
     ) -> None:
         super().__init__(keys, allow_missing_keys)
-        if mode not in ("labels", "connected_components"):
-            raise ValueError(f"mode must be 'labels' or 'connected_components', got {mode!r}.")
+        if mode not in INSTANCE_MODES:
+            raise ValueError(f"mode must be one of {INSTANCE_MODES}, got {mode!r}.")
         self.mode = mode
 
     def __call__(self, data: Mapping[Hashable, NdarrayOrTensor]) -> dict:
@@ -106,6 +127,6 @@ class LabelComponentsd(MapTransform):
             return d
         for key in self.key_iterator(d):
             lab = check_instance_labels(d[key], "LabelComponentsd", allow_empty=True)
-            comps = ndi.label(lab > 0, structure=np.ones((3,) * lab.ndim, bool))[0]
-            d[key] = convert_to_dst_type(comps[None].astype(np.int32), d[key], dtype=torch.int32)[0]
+            comps = label_components(lab, self.mode)
+            d[key] = convert_to_dst_type(comps[None], d[key], dtype=torch.int32)[0]
         return d

@@ -6,11 +6,23 @@ border; :class:`~medunet.transforms.InstanceToSemantic` with ``border_class=True
 interiors are the seeds and every border pixel joins the nearest interior (seeded growth
 within the predicted foreground), so touching objects come out separated. Components
 smaller than ``min_size`` pixels are removed and the labels renumbered 1..K.
+
+With thresholds (``seed_threshold``, ``mask_threshold``, e.g. chosen on the validation
+images by :class:`~medunet.engines.PostprocessCalibration` and stored beside the model as
+``postprocess.json``) the same seeded growth runs on probabilities instead of the most
+likely class: seeds are the connected components of ``p(interior) > seed_threshold``
+(``p(interior)`` is ``1 - p(background)`` without a border class), and every pixel with
+``1 - p(background) > mask_threshold`` joins its nearest seed. A high seed threshold keeps
+objects apart across faint boundaries (EM membranes with gaps); a lower mask threshold
+gives the objects back their full extent, so boundaries are not drawn thicker than they are.
 """
 
 from __future__ import annotations
 
+import json
+import logging
 from collections.abc import Hashable, Mapping
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -19,7 +31,18 @@ from monai.transforms import MapTransform, Transform
 from monai.utils import convert_data_type, convert_to_dst_type
 from scipy import ndimage as ndi
 
-__all__ = ["ProbabilityToInstances", "ProbabilityToInstancesd", "remove_small_objects"]
+__all__ = [
+    "ProbabilityToInstances",
+    "ProbabilityToInstancesd",
+    "read_postprocess",
+    "remove_small_objects",
+    "seeded_instances",
+]
+
+logger = logging.getLogger(__name__)
+
+#: the settings a ``postprocess.json`` may hold (written by PostprocessCalibration)
+POSTPROCESS_KEYS = ("seed_threshold", "mask_threshold", "min_size")
 
 
 def remove_small_objects(labels: np.ndarray, min_size: int) -> np.ndarray:
@@ -34,6 +57,35 @@ def remove_small_objects(labels: np.ndarray, min_size: int) -> np.ndarray:
     return new_ids[labels]
 
 
+def seeded_instances(
+    seeds: np.ndarray, mask: np.ndarray, structure: np.ndarray | None = None
+) -> np.ndarray:
+    """Connected components of ``seeds`` grown over ``mask``: every pixel of ``mask`` joins
+    its nearest component (Euclidean), pixels outside ``mask`` are 0. Returns int32 labels."""
+    labels, count = ndi.label(seeds, structure=structure)
+    if count == 0:
+        return labels.astype(np.int32)
+    _, nearest = ndi.distance_transform_edt(labels == 0, return_indices=True)
+    return np.where(mask | (labels > 0), labels[tuple(nearest)], 0).astype(np.int32)
+
+
+def read_postprocess(path: str | Path | None) -> dict:
+    """The thresholds and ``min_size`` of a ``postprocess.json`` (``{}`` when ``path`` is None
+    or does not exist: the defaults then apply)."""
+    if path is None or not Path(path).is_file():
+        return {}
+    try:
+        record = json.loads(Path(path).read_text())
+        settings = {k: record[k] for k in POSTPROCESS_KEYS if k in record}
+    except (ValueError, TypeError) as err:
+        raise ValueError(
+            f"{path} is not a valid post-processing file ({err}); delete it to use the "
+            "defaults, or retrain to write it again."
+        ) from err
+    logger.info("post-processing from %s: %s", path, settings)
+    return settings
+
+
 class ProbabilityToInstances(Transform):
     """Instance labels from softmax probabilities ``(C, *spatial)``.
 
@@ -41,6 +93,10 @@ class ProbabilityToInstances(Transform):
         border_class: True when channel 2 is the touching-border class.
         min_size: smallest object kept, in pixels (voxels).
         connectivity: 1 (faces only) or ``spatial_dims`` (full neighbourhood) for components.
+        seed_threshold: seeds are the components of ``p(interior) > seed_threshold``
+            (``None``: the most likely class, as without thresholds).
+        mask_threshold: seeds grow over ``1 - p(background) > mask_threshold`` (``None``:
+            ``seed_threshold``, or the most likely class when that is ``None`` too).
 
     Shapes:
         input ``(C, *spatial)`` probabilities (C = 2, or 3 with the border class); output
@@ -49,12 +105,24 @@ class ProbabilityToInstances(Transform):
 
     backend = ["numpy", "torch"]
 
-    def __init__(self, border_class: bool = False, min_size: int = 10, connectivity: int = 1):
+    def __init__(
+        self,
+        border_class: bool = False,
+        min_size: int = 10,
+        connectivity: int = 1,
+        seed_threshold: float | None = None,
+        mask_threshold: float | None = None,
+    ):
         if min_size < 0:
             raise ValueError(f"min_size must be >= 0, got {min_size}.")
+        for name, value in (("seed_threshold", seed_threshold), ("mask_threshold", mask_threshold)):
+            if value is not None and not 0.0 <= value < 1.0:
+                raise ValueError(f"{name} must be in [0, 1) or None, got {value}.")
         self.border_class = border_class
-        self.min_size = min_size
+        self.min_size = int(min_size)
         self.connectivity = connectivity
+        self.seed_threshold = seed_threshold
+        self.mask_threshold = mask_threshold
 
     def __call__(self, prob: NdarrayOrTensor) -> NdarrayOrTensor:
         """Instance labels ``(1, *spatial)`` for probabilities ``(C, *spatial)``."""
@@ -65,14 +133,19 @@ class ProbabilityToInstances(Transform):
                 f"ProbabilityToInstances expects ({need}+ classes, *spatial) probabilities, got "
                 f"shape {p.shape}; with border_class the network needs 3 output channels."
             )
-        classes = p.argmax(0)
-        structure = ndi.generate_binary_structure(classes.ndim, self.connectivity)
-        seeds, _ = ndi.label(classes == 1, structure=structure)
-        if self.border_class and seeds.max() > 0:
-            foreground = classes > 0
-            _, nearest = ndi.distance_transform_edt(seeds == 0, return_indices=True)
-            grown = seeds[tuple(nearest)]
-            seeds = np.where(foreground, grown, 0)
+        structure = ndi.generate_binary_structure(p.ndim - 1, self.connectivity)
+        if self.seed_threshold is None and self.mask_threshold is None:
+            classes = p.argmax(0)
+            if self.border_class:
+                seeds = seeded_instances(classes == 1, classes > 0, structure)
+            else:
+                seeds = ndi.label(classes == 1, structure=structure)[0]
+        else:
+            foreground = 1.0 - p[0]
+            interior = p[1] if self.border_class else foreground
+            seed_t = self.seed_threshold if self.seed_threshold is not None else 0.5
+            mask_t = self.mask_threshold if self.mask_threshold is not None else seed_t
+            seeds = seeded_instances(interior > seed_t, foreground > mask_t, structure)
         labels = remove_small_objects(seeds.astype(np.int32), self.min_size)
         return convert_to_dst_type(labels[None], prob, dtype=torch.int32)[0]
 
@@ -85,6 +158,9 @@ class ProbabilityToInstancesd(MapTransform):
         instance_key: where to write the instance labels.
         foreground_key: where to write ``1 - p(background)`` as ``(1, *spatial)`` float32
             (``None``: not written).
+        postprocess_file: a ``postprocess.json`` written by training (thresholds and
+            ``min_size`` chosen on the validation images); its values replace those given
+            here. A path that does not exist leaves them as given.
         **kwargs: arguments of :class:`ProbabilityToInstances`.
     """
 
@@ -94,6 +170,7 @@ class ProbabilityToInstancesd(MapTransform):
         instance_key: str = "pred_instances",
         foreground_key: str | None = "pred_foreground",
         allow_missing_keys: bool = False,
+        postprocess_file: str | Path | None = None,
         **kwargs,
     ) -> None:
         super().__init__(keys, allow_missing_keys)
@@ -101,7 +178,7 @@ class ProbabilityToInstancesd(MapTransform):
             raise ValueError(f"ProbabilityToInstancesd takes one key, got {self.keys}.")
         self.instance_key = instance_key
         self.foreground_key = foreground_key
-        self.transform = ProbabilityToInstances(**kwargs)
+        self.transform = ProbabilityToInstances(**{**kwargs, **read_postprocess(postprocess_file)})
 
     def __call__(self, data: Mapping[Hashable, NdarrayOrTensor]) -> dict:
         d = dict(data)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from medunet.transforms import ProbabilityToInstances, ProbabilityToInstancesd, remove_small_objects
@@ -46,3 +47,41 @@ def test_dict_wrapper_writes_foreground_probability():
 def test_remove_small_objects_renumbers():
     labels = np.array([[0, 5, 5, 9], [3, 3, 3, 0]])
     np.testing.assert_array_equal(remove_small_objects(labels, 2), [[0, 2, 2, 0], [1, 1, 1, 0]])
+
+
+def _two_cells_with_a_faint_bridge() -> np.ndarray:
+    """p(foreground): two bright cells joined by a 0.6 bridge, a 0.35 rim around both."""
+    fg = np.zeros((12, 20), np.float32)
+    fg[2:10, 1:19] = 0.35  # rim: foreground only for a low mask threshold
+    fg[3:9, 2:9] = 0.95
+    fg[3:9, 11:18] = 0.95
+    fg[5:7, 9:11] = 0.6  # a gap in the boundary between them
+    return np.stack([1.0 - fg, fg])
+
+
+def test_thresholds_separate_across_a_faint_boundary_and_restore_the_extent():
+    prob = _two_cells_with_a_faint_bridge()
+    merged = ProbabilityToInstances(min_size=0)(prob)[0]  # most likely class: one object
+    assert len(np.unique(merged)) == 2
+    labels = ProbabilityToInstances(min_size=0, seed_threshold=0.8, mask_threshold=0.3)(prob)[0]
+    assert len(np.unique(labels)) == 3  # the bridge is not a seed: two objects
+    assert (labels[prob[1] > 0.3] > 0).all() and (labels[prob[1] <= 0.3] == 0).all()
+    assert labels[5, 3] != labels[5, 16] and labels[2, 1] == labels[5, 3]
+
+
+def test_postprocess_file_replaces_the_arguments(tmp_path):
+    prob = torch.as_tensor(_two_cells_with_a_faint_bridge())
+    path = tmp_path / "postprocess.json"
+    path.write_text('{"seed_threshold": 0.8, "mask_threshold": 0.3, "min_size": 0, "score": 1}')
+    out = ProbabilityToInstancesd("pred", min_size=50, postprocess_file=path)({"pred": prob})
+    assert len(torch.unique(out["pred_instances"])) == 3
+    missing = ProbabilityToInstancesd("pred", min_size=0, postprocess_file=tmp_path / "none.json")
+    assert len(torch.unique(missing({"pred": prob})["pred_instances"])) == 2
+    path.write_text("{not json")
+    with pytest.raises(ValueError, match="not a valid post-processing file"):
+        ProbabilityToInstancesd("pred", postprocess_file=path)
+
+
+def test_threshold_arguments_are_checked():
+    with pytest.raises(ValueError, match="seed_threshold"):
+        ProbabilityToInstances(seed_threshold=1.5)

@@ -1,0 +1,357 @@
+"""Quality at equal compute: medunet against what a user would pick instead, on real data.
+
+For each real dataset, each system trains for the same wall-clock budget, once per seed,
+and is scored on a fixed held-out part with the project's metrics
+(:func:`medunet.cli.evaluate.evaluate_folders`, the code behind ``medunet evaluate``):
+
+| dataset | train -> held out | scores |
+| --- | --- | --- |
+| nuclei2d | left half -> right half (57 nuclei) | AP@0.5, AP@0.75, merged, split, foreground IoU |
+| isbi2012 | em_00..em_19 -> em_20..em_24 | Rand error, warping error, pixel error |
+| mni152 | left -> right hemisphere | grey/white matter Dice, HD95 (mm) |
+
+Systems, each run as its own process, as a user would run it:
+
+- ``medunet``: the real command line. nuclei2d is ``medunet demo --seed N --time-budget B``
+  (the demo *is* this benchmark's nuclei2d run); isbi2012 is ``medunet train
+  unet2015_microscopy --preset isbi2012_em --preset quick_cpu_em --time-budget B`` then
+  ``medunet infer``; mni152 is ``medunet train unet2015_ct_mri --preset quick_cpu_ct_mri
+  --set modality=MR --set num_classes=3 --time-budget B`` then ``medunet infer``.
+- ``monai``: ``benchmarks/stock_monai.py``, a plain MONAI pipeline (BasicUNet, DiceCE,
+  random crops, MONAI's elastic deformation, sliding-window inference).
+- ``nnunet``: nnU-Net v2 (``benchmarks/nnunet_v2.py``) when ``nnunetv2`` is importable;
+  skipped otherwise.
+
+The budget counts training (the clock starts when the training loop starts, after the data
+is read, for every system); inference and scoring are not counted. Per system and metric the
+script prints mean +- std over the seeds and the ratio of medunet's mean to the peer's, and
+writes ``benchmarks/results/quality.json`` and ``quality.md`` with the machine (CPU model,
+cores, torch, GPU).
+
+    python benchmarks/bench_quality.py                       # everything: about 2 h on 2 cores
+    python benchmarks/bench_quality.py --datasets isbi2012 --systems medunet --seeds 1
+    python benchmarks/bench_quality.py --budget 1200 --device cuda   # on a GPU
+
+Real data come from ``../shared/data`` (``--shared``); a dataset whose folder is absent is
+skipped with a message.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import math
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "data"
+RESULTS = ROOT / "benchmarks" / "results"
+PEERS = ("monai", "nnunet")
+
+
+@dataclass(frozen=True)
+class Dataset:
+    name: str
+    folder: str  # under the shared data folder
+    dims: int
+    metrics: tuple[str, ...]  # reported, the first is the headline
+    higher_is_better: tuple[bool, ...]
+    truth_instances: str = "labels"
+
+
+DATASETS = {
+    "nuclei2d": Dataset(
+        "nuclei2d", "nuclei2d", 2, ("ap50", "ap75", "merged", "split", "foreground_iou"),
+        (True, True, False, False, True),
+    ),
+    "isbi2012": Dataset(
+        "isbi2012", "isbi2012", 2, ("rand_error", "warping_error", "pixel_error"),
+        (False, False, False), truth_instances="connected_components",
+    ),
+    "mni152": Dataset(
+        "mni152", "mni152", 3, ("dice_1", "dice_2", "hd95_1", "hd95_2"),
+        (True, True, False, False),
+    ),
+}  # fmt: skip
+METRIC_NAMES = {
+    "dice_1": "GM Dice", "dice_2": "WM Dice", "hd95_1": "GM HD95 (mm)", "hd95_2": "WM HD95 (mm)",
+    "ap50": "AP@0.5", "ap75": "AP@0.75", "foreground_iou": "fg IoU",
+}  # fmt: skip
+
+
+# ----------------------------------------------------------------------------- data
+def prepare(dataset: Dataset, shared: Path, work: Path) -> Path:
+    """The dataset as ``imagesTr/labelsTr`` (training) + ``imagesTs/labelsTs`` (held out)."""
+    out = work / "data" / dataset.name
+    if (out / "labelsTs").is_dir():
+        return out
+    src = shared / dataset.folder
+    if dataset.name == "nuclei2d":
+        from medunet.data.sample import write_sample_split
+
+        write_sample_split(out)  # the embedded copy of nuclei2d, as the demo uses it
+    elif dataset.name == "isbi2012":
+        for i in range(25):
+            part = "Tr" if i < 20 else "Ts"
+            for kind in ("images", "labels"):
+                (out / f"{kind}{part}").mkdir(parents=True, exist_ok=True)
+                shutil.copy(src / f"{kind}Tr" / f"em_{i:02d}.tif", out / f"{kind}{part}")
+    else:
+        from medunet.data import write_hemisphere_split
+
+        write_hemisphere_split(src, out)
+    return out
+
+
+# -------------------------------------------------------------------------- systems
+def _run(cmd: list[str], log: Path, timeout: float) -> float:
+    """Run ``cmd`` with its output in ``log``; returns the wall time. Raises on failure."""
+    start = time.perf_counter()
+    with open(log, "a") as f:
+        f.write("$ " + " ".join(cmd) + "\n")
+        f.flush()
+        proc = subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT, timeout=timeout, cwd=ROOT)
+    if proc.returncode != 0:
+        tail = log.read_text().strip().splitlines()[-3:]
+        raise RuntimeError(f"{cmd[0]} {cmd[1]} failed (exit {proc.returncode}): {tail}")
+    return time.perf_counter() - start
+
+
+def _medunet(*args: str) -> list[str]:
+    return [sys.executable, "-m", "medunet", *args]
+
+
+def run_medunet(ds: Dataset, data: Path, out: Path, seed: int, budget: float, device) -> dict:
+    log, dev = out / "log.txt", (["--device", device] if device else [])
+    timeout = 4 * budget + 900
+    if ds.name == "nuclei2d":
+        wall = _run(
+            _medunet("demo", "--output", str(out / "demo"), "--seed", str(seed),
+                     "--time-budget", str(budget), "--no-progress", "--overwrite", *dev),
+            log, timeout,
+        )  # fmt: skip
+        pred = out / "pred"
+        pred.mkdir(exist_ok=True)
+        shutil.copy(out / "demo" / "prediction_labels.tif", pred / "nuclei_right_labels.tif")
+        run = out / "demo" / "run"
+        return {"wall_seconds": wall, "pred": pred, **_medunet_run_info(run)}
+    if ds.name == "isbi2012":
+        bundle, presets = "unet2015_microscopy", ["isbi2012_em", "quick_cpu_em"]
+        sets: list[str] = []
+    else:
+        bundle, presets = "unet2015_ct_mri", ["quick_cpu_ct_mri"]
+        sets = ["modality=MR", "num_classes=3"]
+    run = out / "run"
+    train = _medunet("train", bundle, "--data", str(data), "--output", str(run), "--seed",
+                     str(seed), "--time-budget", str(budget), "--no-progress", "--overwrite",
+                     *[a for p in presets for a in ("--preset", p)],
+                     *[a for s in sets for a in ("--set", s)], *dev)  # fmt: skip
+    wall = _run(train, log, timeout)
+    infer = _medunet("infer", bundle, str(data / "imagesTs"), "--model",
+                     str(run / "models" / "model.pt"), "--output", str(out / "pred"),
+                     "--overwrite", *dev)  # fmt: skip
+    wall += _run(infer, log, timeout)
+    return {"wall_seconds": wall, "pred": out / "pred", **_medunet_run_info(run)}
+
+
+def _medunet_run_info(run: Path) -> dict:
+    import torch
+
+    ckpt = torch.load(run / "models" / "checkpoint.pt", map_location="cpu", weights_only=False)
+    trainer = ckpt.get("trainer", {})
+    info = {"epochs": trainer.get("epoch"), "steps": trainer.get("iteration")}
+    post = run / "models" / "postprocess.json"
+    if post.is_file():
+        info["postprocess"] = json.loads(post.read_text())
+    return info
+
+
+def run_monai(ds: Dataset, data: Path, out: Path, seed: int, budget: float, device) -> dict:
+    cmd = [sys.executable, str(ROOT / "benchmarks" / "stock_monai.py"), "--data", str(data),
+           "--output", str(out / "pred"), "--budget", str(budget), "--seed", str(seed),
+           "--dims", str(ds.dims), "--num-classes", "3" if ds.dims == 3 else "2"]  # fmt: skip
+    if device:
+        cmd += ["--device", device]
+    wall = _run(cmd, out / "log.txt", 4 * budget + 900)
+    info = json.loads((out / "pred" / "train.json").read_text())
+    (out / "pred" / "train.json").unlink()
+    return {"wall_seconds": wall, "pred": out / "pred", **info}
+
+
+def run_nnunet(ds: Dataset, data: Path, out: Path, seed: int, budget: float, device) -> dict:
+    cmd = [sys.executable, str(ROOT / "benchmarks" / "nnunet_v2.py"), "--data", str(data),
+           "--output", str(out / "pred"), "--work", str(out / "nnunet"), "--budget",
+           str(budget), "--seed", str(seed), "--dims", str(ds.dims)]  # fmt: skip
+    if device:
+        cmd += ["--device", device]
+    wall = _run(cmd, out / "log.txt", 4 * budget + 1800)
+    info = json.loads((out / "pred" / "train.json").read_text())
+    (out / "pred" / "train.json").unlink()
+    return {"wall_seconds": wall, "pred": out / "pred", **info}
+
+
+SYSTEMS = {"medunet": run_medunet, "monai": run_monai, "nnunet": run_nnunet}
+
+
+def available(system: str) -> str | None:
+    """Why ``system`` cannot run here (None when it can)."""
+    if system == "nnunet":
+        import importlib.util
+
+        if importlib.util.find_spec("nnunetv2") is None:
+            return "nnunetv2 is not importable (pip install nnunetv2 to include it)"
+    return None
+
+
+# -------------------------------------------------------------------------- scoring
+def score(ds: Dataset, pred: Path, data: Path) -> dict[str, float]:
+    from medunet.cli.evaluate import evaluate_folders
+
+    rows = evaluate_folders(pred, data / "labelsTs", truth_instances=ds.truth_instances)
+    mean = rows[-1]
+    return {m: float(mean.get(m, math.nan)) for m in ds.metrics}
+
+
+def summarise(values: list[float]) -> tuple[float, float]:
+    finite = [v for v in values if not math.isnan(v)]
+    if not finite:
+        return math.nan, math.nan
+    return statistics.fmean(finite), (statistics.stdev(finite) if len(finite) > 1 else 0.0)
+
+
+def machine() -> dict:
+    import monai
+    import torch
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
+    return {
+        "cpu": cpu, "cores": os.cpu_count(), "gpu": gpu, "torch": torch.__version__,
+        "monai": monai.__version__, "python": platform.python_version(),
+        "date": datetime.date.today().isoformat(),
+    }  # fmt: skip
+
+
+# -------------------------------------------------------------------------- report
+def report(results: dict, budgets: dict, info: dict, seeds: list[int]) -> str:
+    lines = [
+        "# Quality at equal training time (benchmarks/bench_quality.py)",
+        "",
+        f"Machine: {info['cpu']}, {info['cores']} cores, GPU: {info['gpu'] or 'none'}; "
+        f"torch {info['torch']}, MONAI {info['monai']}; {info['date']}. Seeds: "
+        f"{', '.join(map(str, seeds))}; mean +- std over the seeds.",
+        "",
+    ]
+    for name, systems in results.items():
+        ds = DATASETS[name]
+        lines += [f"## {name} (training budget {budgets[name]:.0f} s per run)", ""]
+        header = ["system", *[METRIC_NAMES.get(m, m) for m in ds.metrics], "steps", "wall s"]
+        lines += ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+        for system, runs in systems.items():
+            if "skipped" in runs:
+                lines.append(f"| {system} | skipped: {runs['skipped']} |")
+                continue
+            cells = [system]
+            for m in ds.metrics:
+                mean, std = runs["summary"][m]
+                cells.append(f"{mean:.4f} +- {std:.4f}" if not math.isnan(mean) else "nan")
+            steps = [r.get("steps") for r in runs["runs"] if r.get("steps") is not None]
+            cells.append(f"{statistics.fmean(steps):.0f}" if steps else "")
+            cells.append(f"{statistics.fmean(r['wall_seconds'] for r in runs['runs']):.0f}")
+            lines.append("| " + " | ".join(cells) + " |")
+        for peer in PEERS:
+            if "summary" in systems.get("medunet", {}) and "summary" in systems.get(peer, {}):
+                ratios = []
+                for m in ds.metrics:
+                    ours = systems["medunet"]["summary"][m][0]
+                    theirs = systems[peer]["summary"][m][0]
+                    ratios.append(f"{METRIC_NAMES.get(m, m)} {ours / theirs:.3f}" if theirs else "")
+                lines += ["", f"medunet / {peer} (means): " + ", ".join(r for r in ratios if r)]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--datasets", default="nuclei2d,isbi2012,mni152")
+    parser.add_argument("--systems", default="medunet,monai,nnunet")
+    parser.add_argument("--seeds", default="3", help="N (seeds 1..N) or a list: 1,2,3")
+    parser.add_argument("--budget", type=float, default=300.0, help="2D training seconds")
+    parser.add_argument("--budget-3d", type=float, default=600.0, help="3D training seconds")
+    parser.add_argument("--device", default=None, help="cpu or cuda (default: each system's)")
+    parser.add_argument("--shared", type=Path, default=SHARED, help="the real data folder")
+    parser.add_argument("--work", type=Path, default=ROOT / "runs" / "bench_quality")
+    parser.add_argument("--results", type=Path, default=RESULTS, help="where quality.json/.md go")
+    args = parser.parse_args()
+    seeds = (
+        list(range(1, int(args.seeds) + 1))
+        if args.seeds.isdigit()
+        else [int(s) for s in args.seeds.split(",")]
+    )
+    names = [d.strip() for d in args.datasets.split(",") if d.strip()]
+    systems = [s.strip() for s in args.systems.split(",") if s.strip()]
+    for n in names:
+        if n not in DATASETS:
+            parser.error(f"--datasets: unknown {n!r}; choose from {', '.join(DATASETS)}")
+    for s in systems:
+        if s not in SYSTEMS:
+            parser.error(f"--systems: unknown {s!r}; choose from {', '.join(SYSTEMS)}")
+    info = machine()
+    print(f"machine: {info}", flush=True)
+    results: dict = {}
+    budgets = {n: args.budget_3d if DATASETS[n].dims == 3 else args.budget for n in names}
+    for name in names:
+        ds = DATASETS[name]
+        if not (args.shared / ds.folder).is_dir():
+            print(f"{name}: skipped, {args.shared / ds.folder} is absent", flush=True)
+            continue
+        data = prepare(ds, args.shared, args.work)
+        results[name] = {}
+        for system in systems:
+            why = available(system)
+            if why:
+                print(f"{name} / {system}: skipped, {why}", flush=True)
+                results[name][system] = {"skipped": why}
+                continue
+            runs = []
+            for seed in seeds:
+                out = args.work / name / system / f"seed{seed}"
+                shutil.rmtree(out, ignore_errors=True)
+                out.mkdir(parents=True)
+                run = SYSTEMS[system](ds, data, out, seed, budgets[name], args.device)
+                scores = score(ds, run.pop("pred"), data)
+                run.update(seed=seed, scores=scores)
+                runs.append(run)
+                shown = ", ".join(f"{m} {v:.4f}" for m, v in scores.items())
+                print(f"{name} / {system} / seed {seed}: {shown} "
+                      f"({run['wall_seconds']:.0f} s)", flush=True)  # fmt: skip
+            summary = {m: summarise([r["scores"][m] for r in runs]) for m in ds.metrics}
+            results[name][system] = {"runs": runs, "summary": summary}
+    text = report(results, budgets, info, seeds)
+    print("\n" + text)
+    args.results.mkdir(parents=True, exist_ok=True)
+    record = {"machine": info, "seeds": seeds, "budgets": budgets, "results": results}
+    (args.results / "quality.json").write_text(json.dumps(record, indent=2, default=str))
+    (args.results / "quality.md").write_text(text + "\n")
+    print(f"written: {args.results / 'quality.json'}, {args.results / 'quality.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,68 @@
+"""Post-processing calibration on validation images, stored when the model is saved."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from ignite.engine import Engine, Events
+
+from medunet.engines import PostprocessCalibration, calibrate_postprocess
+
+
+def _bridged_pair() -> tuple[np.ndarray, np.ndarray]:
+    """Two true cells; the network's p(foreground) joins them by a 0.6 bridge."""
+    truth = np.zeros((12, 20), np.int64)
+    truth[2:10, 1:10] = 1
+    truth[2:10, 10:19] = 2
+    fg = np.zeros(truth.shape, np.float32)
+    fg[2:10, 1:19] = 0.35
+    fg[3:9, 2:9] = 0.95
+    fg[3:9, 11:18] = 0.95
+    fg[5:7, 9:11] = 0.6
+    return np.stack([1.0 - fg, fg]), truth
+
+
+def test_calibration_finds_thresholds_that_separate_and_restore():
+    prob, truth = _bridged_pair()
+    best = calibrate_postprocess([prob], [truth], "rand_error", min_sizes=(0,))
+    assert best["seed_threshold"] >= 0.6 and best["mask_threshold"] <= 0.3
+    assert best["score"] < 0.05 and best["images"] == 1
+    ap = calibrate_postprocess([prob], [truth], "ap50", min_sizes=(0,))
+    assert ap["score"] == 1.0
+
+
+def test_calibration_refuses_unknown_metrics_and_empty_input():
+    prob, truth = _bridged_pair()
+    with pytest.raises(ValueError, match="unknown metric"):
+        calibrate_postprocess([prob], [truth], "accuracy")
+    with pytest.raises(ValueError, match="at least one"):
+        calibrate_postprocess([], [], "ap50")
+
+
+def _evaluate(handler: PostprocessCalibration, best_epochs: set[int], epochs: int) -> Engine:
+    prob, truth = _bridged_pair()
+
+    def step(engine, batch):
+        return [{"pred": prob, "truth_instances": truth[None]}]
+
+    def mark(engine):  # what MONAI's key-metric comparison records, before the handlers
+        epoch = engine.state.epoch
+        engine.state.best_metric_epoch = epoch if epoch in best_epochs else -1
+
+    evaluator = Engine(step)
+    evaluator.add_event_handler(Events.EPOCH_COMPLETED, mark)
+    handler.attach(evaluator)
+    evaluator.run(range(2), max_epochs=epochs)
+    return evaluator
+
+
+def test_handler_writes_the_choice_when_the_model_is_saved(tmp_path):
+    path = tmp_path / "models" / "postprocess.json"
+    handler = PostprocessCalibration(path, metric="rand_error", min_sizes=(0,))
+    engine = _evaluate(handler, best_epochs=set(), epochs=1)
+    assert engine.state.postprocess["seed_threshold"] >= 0.6 and not path.exists()
+    _evaluate(handler, best_epochs={1}, epochs=1)
+    saved = json.loads(path.read_text())
+    assert saved["metric"] == "rand_error" and saved["images"] == 2  # both iterations
