@@ -132,7 +132,7 @@ def child_memory(size: int, roi: int) -> None:
                 "tiles": math.prod(plan["tiles"]),
                 "peak_extra_mb": round(peak - base),
                 "image_buffers_mb": round(image_mb),
-                "tile_estimate_mb": round(valid.estimate_activation_mb(plan["roi"])),
+                "tile_estimate_mb": round(valid.tile_geometry.estimate_activation_mb(plan["roi"])),
             }
         )
     )

@@ -2,7 +2,7 @@
 
 For each real dataset, each system trains for the same wall-clock budget, once per seed,
 and is scored on a fixed held-out part with the project's metrics
-(:func:`medunet.cli.evaluate.evaluate_folders`, the code behind ``medunet evaluate``):
+(:func:`medunet.metrics.folders.evaluate_folders`, the code behind ``medunet evaluate``):
 
 | dataset | train -> held out | scores |
 | --- | --- | --- |
@@ -214,7 +214,7 @@ def available(system: str) -> str | None:
 
 # -------------------------------------------------------------------------- scoring
 def score(ds: Dataset, pred: Path, data: Path) -> dict[str, float]:
-    from medunet.cli.evaluate import evaluate_folders
+    from medunet.metrics.folders import evaluate_folders
 
     rows = evaluate_folders(pred, data / "labelsTs", truth_instances=ds.truth_instances)
     mean = rows[-1]

@@ -152,7 +152,7 @@ def setup_label() -> Path:
         _check([*pip, *shlex.split(os.environ.get("MEDUNET_LABEL_TORCH", LABEL_TORCH))])
     _check([*pip, "--no-deps", "monailabel==0.8.5"])
     _check([*pip, *LABEL_REQUIREMENTS[1:], *LABEL_PINS, "-e", str(ROOT)])
-    _check([py, "-c", "import torchvision, monailabel.interfaces.app, medunet.cli.bundles"])
+    _check([py, "-c", "import torchvision, monailabel.interfaces.app, medunet.bundle"])
     stamp_file.write_text(_label_stamp())
     return py
 

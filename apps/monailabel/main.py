@@ -1,14 +1,19 @@
 """medunet's MONAI Label app: serves and trains the medunet bundles, offline.
 
-Start it with ``python3 scripts/dev.py label --studies DIR [--port 8000]``. Each shipped
-bundle (``unet2015_ct_mri``: NIfTI/NRRD/MHA volumes, ``unet2015_microscopy``: TIFF/PNG
-images) is copied once into the app's model folder (``--conf models_dir DIR``, default
-``apps/monailabel/model``), where MONAI Label's training writes its weights. Nothing is
-downloaded: no model-zoo index, no SAM checkpoints.
+Start it with ``python3 scripts/dev.py label --studies DIR [--port 8000]``. Each bundle
+found (the shipped ``unet2015_ct_mri``: NIfTI/NRRD/MHA volumes, ``unet2015_microscopy``:
+TIFF/PNG images, and bundles exported by ``medunet export --format bundle`` in a folder of
+``$MEDUNET_BUNDLES``) is copied once into the app's model folder (``--conf models_dir DIR``,
+default ``apps/monailabel/model``), where MONAI Label's training writes its weights. An
+exported bundle brings its trained weights. Nothing is downloaded: no model-zoo index, no
+SAM checkpoints.
 
-``--conf <bundle>.preset NAME|FILE`` layers a preset (``configs/NAME.yaml`` or a YAML file)
-over that bundle's train and inference configs, e.g. ``--conf unet2015_microscopy.preset
-quick_cpu_microscopy`` for a small network that trains in minutes on a CPU.
+MONAI Label reads one config file per task, so the copy's ``train.yaml`` and
+``inference.yaml`` are the merged configs (``common.yaml`` + task + preset), built by the
+same :func:`medunet.bundle.layer_config` as ``medunet train`` and ``infer``.
+``--conf <bundle>.preset NAME|FILE`` layers a preset, e.g. ``--conf
+unet2015_microscopy.preset quick_cpu_microscopy`` for a small network that trains in
+minutes on a CPU.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import logging
 import shutil
 from pathlib import Path
 
-from lib.tasks import STUDY_EXTENSIONS, MedunetInferTask, MedunetTrainTask
+from lib.tasks import STUDY_EXTENSIONS, MedunetInferTask, MedunetTrainTask, bundle_kind
 from monai.bundle import ConfigParser
 from monailabel.datastore.local import LocalDatastore
 from monailabel.interfaces.app import MONAILabelApp
@@ -25,22 +30,29 @@ from monailabel.interfaces.datastore import Datastore
 from monailabel.interfaces.tasks.infer_v2 import InferTask
 from monailabel.interfaces.tasks.train import TrainTask
 
-from medunet.cli.bundles import list_bundles, resolve_preset
+from medunet.bundle import layer_config, list_bundles, resolve_bundle
 
 logger = logging.getLogger(__name__)
 
+#: the app's own settings: a long-running server hosting other models leaves malloc alone
+APP_SETTINGS = {"tune_cpu_allocator": False}
 
-def _apply_settings(bundle: Path, values: dict) -> None:
-    """Write settings (a preset's, ours) into the bundle copy's train and inference configs
-    (the ids each of them has), as MONAI Label reads one config file per task."""
-    for name in ("train.yaml", "inference.yaml"):
-        parser = ConfigParser()
-        parser.read_config(str(bundle / "configs" / name))
-        for key, value in values.items():
-            if key in parser:
-                parser[key] = value
-        ConfigParser.export_config_file(parser.get(), str(bundle / "configs" / name), fmt="yaml")
-    logger.info("%s: settings %s", bundle.name, sorted(values))
+
+def _write_merged_configs(source: Path, target: Path, preset: str | None) -> None:
+    """The copy's ``train.yaml`` and ``inference.yaml``: the source bundle's task configs
+    merged with ``preset`` and the app's settings (MONAI Label reads one file per task)."""
+    bundle = resolve_bundle(source)
+    for task in ("train", "inference"):
+        config = layer_config(bundle, task, [preset] if preset else [])
+        overrides = {k: v for k, v in APP_SETTINGS.items() if k in config.parser}
+        merged = config.merged()
+        for key, value in overrides.items():
+            merged[key] = value
+        ConfigParser.export_config_file(
+            merged, str(target / "configs" / f"{task}.yaml"), fmt="yaml"
+        )
+    (target / "configs" / "common.yaml").unlink(missing_ok=True)
+    logger.info("%s: merged configs (preset %s)", target.name, preset or "none")
 
 
 class MedunetApp(MONAILabelApp):
@@ -60,24 +72,23 @@ class MedunetApp(MONAILabelApp):
         )
 
     def _install_bundles(self) -> dict[str, Path]:
-        """Copy each shipped bundle into the models folder once (weights stay there)."""
+        """Copy each bundle into the models folder once (trained weights stay there)."""
         self.models_dir.mkdir(parents=True, exist_ok=True)
         out = {}
         for source in list_bundles():
-            if source.name not in STUDY_EXTENSIONS:
+            if bundle_kind(source) not in STUDY_EXTENSIONS:
                 continue
             target = self.models_dir / source.name
+            exported = (source / "models" / "model.pt").is_file() and source.name != bundle_kind(
+                source
+            )  # an exported bundle brings its weights; a shipped one's run outputs stay out
+            skip = ("eval", "cache") if exported else ("models", "eval", "cache")
             if not (target / "configs").is_dir():
-                shutil.copytree(
-                    source, target, ignore=shutil.ignore_patterns("models", "eval", "cache")
-                )
-            else:  # configs follow the shipped bundle; trained weights are kept
+                shutil.copytree(source, target, ignore=shutil.ignore_patterns(*skip))
+            else:  # configs follow the source bundle; trained weights are kept
                 shutil.copytree(source / "configs", target / "configs", dirs_exist_ok=True)
             (target / "models").mkdir(exist_ok=True)
-            preset = self.conf_in.get(f"{source.name}.preset")
-            settings = ConfigParser.load_config_file(str(resolve_preset(preset))) if preset else {}
-            # a long-running server hosting other models: leave its malloc alone
-            _apply_settings(target, {**settings, "tune_cpu_allocator": False})
+            _write_merged_configs(source, target, self.conf_in.get(f"{source.name}.preset"))
             out[source.name] = target
         logger.info("medunet bundles in %s: %s", self.models_dir, sorted(out))
         return out

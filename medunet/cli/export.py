@@ -1,81 +1,42 @@
-"""``medunet export``: a trained bundle model as TorchScript, through MONAI's ``ckpt_export``.
+"""``medunet export``: a trained model as TorchScript, or as a standalone MONAI bundle.
 
-The network is built from the bundle's ``inference.yaml`` with the run's presets and
-``--set`` overrides (``run.json`` beside the model), so the exported file matches the
-trained weights. Written to a temporary file and renamed: never a half-written ``.ts``.
+``--format torchscript`` (default) writes the network with its weights (MONAI's
+``ckpt_export``); ``--format bundle`` writes a model-zoo bundle folder: the run's presets
+and overrides merged into its configs, ``models/model.pt`` (with the run's post-processing
+and spacing files), metadata with version, changelog and the run's validation scores,
+``docs/README.md`` and ``LICENSE``, runnable from any folder with ``python -m monai.bundle
+run --config_file DIR/configs/inference.yaml --bundle_root DIR``. Either is written beside
+its final name and renamed when complete.
 """
 
 from __future__ import annotations
 
 import argparse
-import logging
-from pathlib import Path
 
-from monai.bundle import ckpt_export
+from medunet.bundle import export_bundle, export_torchscript
+from medunet.cli.options import add_bundle_options, bundle_argument
 
-from medunet.cli.bundles import resolve_bundle, resolve_preset
-from medunet.cli.infer import model_settings
-from medunet.cli.train import add_bundle_options
-from medunet.data.io import atomic_path
+__all__ = ["add_parser"]
 
-__all__ = ["add_parser", "export_model"]
-
-logger = logging.getLogger(__name__)
-
-EXAMPLE = """example:
+EXAMPLE = """examples:
   medunet export unet2015_microscopy --model runs/cells/models/model.pt --output cells.ts
+  medunet export unet2015_microscopy --model runs/cells/models/model.pt --format bundle \\
+      --output cells_bundle
 """
 
 
-def export_model(
-    bundle: str | Path,
-    model: str | Path,
-    output: str | Path,
-    presets=(),
-    settings=(),
-    overwrite: bool = False,
-) -> Path:
-    """TorchScript of ``bundle``'s ``network_def`` with the weights of ``model``."""
-    bund = resolve_bundle(bundle)
-    model_path = Path(model).expanduser().resolve()
-    if not model_path.is_file():
-        raise ValueError(
-            f"--model {model} does not exist; train one with `medunet train {bund.name}`."
-        )
-    out = Path(output).expanduser()
-    if out.suffix not in (".ts", ".pt"):
-        raise ValueError(f"--output {output}: name the TorchScript file *.ts.")
-    config_files, _, overrides = model_settings(
-        bund, model_path, [resolve_preset(p) for p in presets], settings
-    )
-    overrides.pop("device", None)
-    with atomic_path(out, overwrite=overwrite) as tmp:
-        ckpt_export(
-            net_id="network_def",
-            filepath=str(tmp),
-            ckpt_file=str(model_path),
-            meta_file=str(bund.meta_file),
-            config_file=[str(f) for f in config_files],
-            key_in_ckpt="model" if _has_model_key(model_path) else None,
-            **{**overrides, "bundle_root": str(bund.root)},
-        )
-    return out
-
-
-def _has_model_key(model: Path) -> bool:
-    import torch
-
-    try:
-        state = torch.load(model, map_location="cpu", weights_only=True)
-    except Exception as err:
-        raise ValueError(
-            f"{model} is not a PyTorch model file ({type(err).__name__}); pass RUN/models/model.pt."
-        ) from err
-    return isinstance(state, dict) and isinstance(state.get("model"), dict)
-
-
 def _run(args: argparse.Namespace) -> int:
-    out = export_model(args.bundle, args.model, args.output, args.preset, args.set, args.overwrite)
+    if args.format == "bundle":
+        out = export_bundle(
+            args.bundle, args.model, args.output, args.preset, args.set, args.overwrite
+        )
+        print(f"bundle: {out}\nrun it: python -m monai.bundle run --config_file "
+              f"{out}/configs/inference.yaml --bundle_root {out} --dataset_dir DATA "
+              "--output_dir OUT")  # fmt: skip
+        return 0
+    out = export_torchscript(
+        args.bundle, args.model, args.output, args.preset, args.set, args.overwrite
+    )
     print(f"TorchScript model: {out}")
     return 0
 
@@ -83,14 +44,20 @@ def _run(args: argparse.Namespace) -> int:
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "export",
-        help="export a trained model as TorchScript",
+        help="export a trained model as TorchScript or as a standalone bundle",
         description=__doc__,
         epilog=EXAMPLE,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("bundle", help="bundle folder or shipped name")
+    bundle_argument(p)
     p.add_argument("--model", required=True, help="model.pt of a training run")
-    p.add_argument("--output", required=True, help="TorchScript file (*.ts)")
+    p.add_argument("--output", required=True, help="TorchScript file (*.ts) or bundle folder")
+    p.add_argument(
+        "--format",
+        choices=("torchscript", "bundle"),
+        default="torchscript",
+        help="torchscript (default) or bundle (a standalone MONAI bundle folder)",
+    )
     p.add_argument("--overwrite", action="store_true", help="replace an existing --output")
-    add_bundle_options(p)
+    add_bundle_options(p, device=False)
     p.set_defaults(func=_run)

@@ -8,10 +8,10 @@ import os
 import platform
 from importlib import metadata
 
-from medunet.cli.bundles import bundles_dir, list_bundles, presets_dir, resolve_bundle
+from medunet.bundle import bundle_dirs, list_bundles, list_presets, preset_dirs, resolve_bundle
 from medunet.data.sample import sample_paths
 
-__all__ = ["add_parser", "environment_report", "tile_report"]
+__all__ = ["add_parser"]
 
 
 def _version(package: str) -> str:
@@ -36,7 +36,7 @@ def environment_report() -> str:
         f"medunet {_version('medunet')}  python {platform.python_version()}"
         f"  torch {torch.__version__}  monai {_version('monai')}  numpy {_version('numpy')}",
         f"device: {device}",
-        f"bundles ({bundles_dir()}):",
+        f"bundles ({os.pathsep.join(str(d) for d in bundle_dirs())}):",
     ]
     for path in list_bundles():
         bundle = resolve_bundle(path)
@@ -45,8 +45,8 @@ def environment_report() -> str:
             f"  {bundle.name} v{bundle.metadata.get('version', '?')} ({bundle.spatial_dims}D): "
             + (f"trained model {trained}" if trained.is_file() else "no model in the bundle folder")
         )
-    presets = sorted(p.stem for p in presets_dir().glob("*.yaml"))
-    lines.append(f"presets ({presets_dir()}): {', '.join(presets) or 'none'}")
+    presets = ", ".join(list_presets()) or "none"
+    lines.append(f"presets ({os.pathsep.join(str(d) for d in preset_dirs())}): {presets}")
     lines.append(f"embedded sample: {sample_paths()[0].parent}")
     return "\n".join(lines)
 

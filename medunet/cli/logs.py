@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import sys
 
-__all__ = ["NoTracebacks", "quiet_all_handlers", "setup_logging"]
+__all__ = ["NoTracebacks", "cli_log_policy", "quiet_all_handlers", "setup_logging"]
 
 _QUIET = {"on": True}
 
@@ -50,4 +50,10 @@ def setup_logging(verbose: bool = False, debug: bool = False) -> None:
         level=logging.DEBUG if verbose else logging.INFO, handlers=[handler], force=True
     )
     _QUIET["on"] = not debug
+    quiet_all_handlers()
+
+
+def cli_log_policy() -> None:
+    """The command line's policy for a running bundle (:func:`medunet.bundle.run_workflow`):
+    the bundle's loggers exist now, so their handlers get :class:`NoTracebacks` too."""
     quiet_all_handlers()

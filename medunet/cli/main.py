@@ -13,7 +13,7 @@ import re
 import sys
 from collections.abc import Sequence
 
-from medunet.cli import demo, evaluate, export, infer, info, train, weightmap
+from medunet.cli import check, demo, evaluate, export, infer, info, train, weightmap
 from medunet.cli.logs import setup_logging
 
 __all__ = ["build_parser", "error_message", "main"]
@@ -29,7 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     parser.add_argument("--debug", action="store_true", help="full tracebacks on errors")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (train, infer, evaluate, weightmap, export, info, demo):
+    for module in (check, train, infer, evaluate, weightmap, export, info, demo):
         module.add_parser(sub)
     return parser
 

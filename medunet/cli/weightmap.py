@@ -8,37 +8,20 @@ PNG heat map to look at.
 from __future__ import annotations
 
 import argparse
-import logging
 from pathlib import Path
 
-import numpy as np
+from medunet.data.images import is_volume, write_like
+from medunet.transforms.instances import INSTANCE_MODES
+from medunet.transforms.weight_map import weight_map_of_file
+from medunet.visualize import weight_map_png
 
-from medunet.cli.figures import weight_map_png
-from medunet.cli.images import is_volume, read_label_image, write_like
-from medunet.transforms import BoundaryWeightMap
-
-__all__ = ["add_parser", "compute_weight_map"]
-
-logger = logging.getLogger(__name__)
+__all__ = ["add_parser"]
 
 EXAMPLE = """examples:
   medunet weightmap DIR/labelsTr/cells_01.tif --output w.tif --preview w.png
   medunet weightmap DIR/labelsTr/case.nii.gz --output w.nii.gz --sigma 3   # sigma in mm
   medunet weightmap mask.png --output w.tif --instances connected_components
 """
-
-
-def compute_weight_map(
-    labels: str | Path, w0: float = 10.0, sigma: float = 5.0, instances: str = "labels"
-) -> tuple[np.ndarray, dict]:
-    """``(weights (*spatial) float32, meta)`` of the label image file ``labels``; for volumes
-    sigma is in the units of the voxel spacing, for microscopy images in pixels."""
-    array, meta = read_label_image(labels)
-    spacing = meta["spacing"] if is_volume(labels) else None
-    weights = BoundaryWeightMap(w0=w0, sigma=sigma, spacing=spacing, instances=instances)(
-        array[None]
-    )
-    return np.asarray(weights[0], dtype=np.float32), meta
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -52,7 +35,7 @@ def _run(args: argparse.Namespace) -> int:
     for target in filter(None, (args.output, args.preview)):
         if Path(target).exists() and not args.overwrite:
             raise FileExistsError(f"{target} exists; pass --overwrite to replace it.")
-    weights, meta = compute_weight_map(args.labels, args.w0, args.sigma, args.instances)
+    weights, meta = weight_map_of_file(args.labels, args.w0, args.sigma, args.instances)
     out = write_like(args.output, weights, meta, overwrite=args.overwrite)
     print(f"weight map: {out} (min {weights.min():.3f}, max {weights.max():.3f})")
     if args.preview:
@@ -79,7 +62,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--instances",
         default="labels",
-        choices=("labels", "connected_components"),
+        choices=INSTANCE_MODES,
         help="labels: one id per object; connected_components: a binary mask's components",
     )
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs")

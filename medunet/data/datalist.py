@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from medunet.data.io import split_suffix
+from medunet.data.microscopy import MICROSCOPY_SUFFIXES
 
 __all__ = ["case_name", "find_images", "list_test_images", "training_split"]
 
@@ -142,7 +143,7 @@ def training_split(
     datalist: str | Path | None = None,
     val_fraction: float = 0.2,
     seed: int = 0,
-    suffixes: Sequence[str] = (".tif", ".tiff", ".png"),
+    suffixes: Sequence[str] = MICROSCOPY_SUFFIXES,
 ) -> list[dict]:
     """The training or validation items of a dataset, split reproducibly.
 
@@ -199,7 +200,7 @@ def training_split(
 def list_test_images(
     dataset_dir: str | Path,
     folder: str = "imagesTs",
-    suffixes: Sequence[str] = (".tif", ".tiff", ".png"),
+    suffixes: Sequence[str] = MICROSCOPY_SUFFIXES,
 ) -> list[dict]:
     """``[{"image": path or [channel paths]}]`` for every image in ``dataset_dir/folder``."""
     root = Path(dataset_dir).expanduser()

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from medunet.data.io import atomic_path
+from medunet.messages import flag
 
 __all__ = ["dataset_spacing", "ras_spacing", "stored_spacing"]
 
@@ -67,7 +68,8 @@ def dataset_spacing(
         overwrite: a fresh run may replace an earlier run's ``store``.
 
     Raises:
-        FileExistsError: ``store`` exists from an earlier run and neither flag is set.
+        FileExistsError: ``store`` exists from an earlier run that trained (a
+            ``checkpoint.pt`` beside it) and neither flag is set.
     """
     from medunet.engines.distributed import is_main_process  # engines import medunet.data
 
@@ -76,10 +78,12 @@ def dataset_spacing(
     if main and store.is_file():
         if resume:
             return stored_spacing(store)
-        if not overwrite:
+        # only a run that trained (has a checkpoint) is protected: a run that failed before
+        # its first epoch must not block its corrected retry
+        if not overwrite and (store.parent / "checkpoint.pt").is_file():
             raise FileExistsError(
-                f"{store} exists from an earlier run; resume it (resume=true / --resume), "
-                "train into another folder, or pass overwrite=true to replace it."
+                f"{store} exists from an earlier run; resume it ({flag('resume')}), train into "
+                f"another folder, or pass {flag('overwrite')} to replace it."
             )
     if not items:
         raise ValueError("the training data list is empty; check dataset_dir or the datalist.")

@@ -18,6 +18,12 @@ from medunet.engines.distributed import (
     rank_seed,
 )
 from medunet.engines.guards import NonFiniteLossError, NonFiniteLossGuard
+from medunet.engines.handlers import (
+    evaluation_handlers,
+    metric_handlers,
+    training_handlers,
+    validation_handlers,
+)
 from medunet.engines.optim import build_optimizer
 from medunet.engines.progress import TrainingProgress
 from medunet.engines.report import PerImageScores
@@ -40,9 +46,13 @@ __all__ = [
     "calibrate_postprocess",
     "ddp_network",
     "distributed_device",
+    "evaluation_handlers",
     "handlers_for_rank",
     "is_main_process",
+    "metric_handlers",
     "rank_seed",
     "rng_state",
     "set_rng_state",
+    "training_handlers",
+    "validation_handlers",
 ]

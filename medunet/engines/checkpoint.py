@@ -27,6 +27,7 @@ from monai.handlers import CheckpointLoader
 
 from medunet.data.io import atomic_path
 from medunet.engines.distributed import is_main_process
+from medunet.messages import flag
 
 __all__ = ["ModelCheckpointLoader", "TrainingCheckpoint", "rng_state", "set_rng_state"]
 
@@ -105,8 +106,8 @@ class TrainingCheckpoint:
         ]
         if existing and not self.overwrite:
             raise FileExistsError(
-                f"{existing[0]} exists from an earlier run; resume it (resume=true / --resume), "
-                "train into another folder, or pass overwrite=true to replace it."
+                f"{existing[0]} exists from an earlier run; resume it ({flag('resume')}), train "
+                f"into another folder, or pass {flag('overwrite')} to replace it."
             )
 
     def load(self, engine: Engine) -> None:

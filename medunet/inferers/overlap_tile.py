@@ -37,7 +37,7 @@ from monai.inferers import Inferer, sliding_window_inference
 from monai.utils import convert_to_dst_type, ensure_tuple_rep
 
 from medunet.inferers.cpu_allocator import tune_glibc_malloc
-from medunet.networks import UNet2015
+from medunet.networks.tiles import TileGeometry, tile_geometry_of
 
 __all__ = ["OverlapTileInferer", "default_memory_budget_mb", "mirror_pad"]
 
@@ -117,10 +117,11 @@ class OverlapTileInferer(Inferer):
     """Seamless overlap-tile inference for any image size, 2D and 3D.
 
     Args:
-        roi_size: the input tile (as in MONAI), int or per axis. ``None`` (only with a
-            :class:`UNet2015`) picks the largest valid tile whose estimated activation memory
-            (:meth:`UNet2015.estimate_activation_mb`) fits ``memory_budget_mb``, but no larger
-            than the image needs.
+        roi_size: the input tile (as in MONAI), int or per axis. ``None`` (only with a network
+            that has a ``tile_geometry``, e.g. :class:`~medunet.networks.UNet2015`) picks the
+            largest valid tile whose estimated activation memory
+            (:meth:`TileGeometry.estimate_activation_mb`) fits ``memory_budget_mb``, but no
+            larger than the image needs.
         sw_batch_size: tiles per forward pass.
         padding_mode: how the image is extended at its borders: ``"reflect"`` (the paper's
             mirroring), ``"replicate"`` or ``"constant"`` (zeros).
@@ -134,11 +135,11 @@ class OverlapTileInferer(Inferer):
         device: device the output is stitched on (default: the input's); e.g. tiles on GPU
             and the full-size output on CPU for large volumes.
         halo: crop mode only: pixels discarded at each side of a window (int or per axis).
-            Default: for a same-padded UNet2015 its receptive-field radius
-            (:meth:`UNet2015.context_halo`), else 0.
+            Default: the network's receptive-field radius
+            (:meth:`TileGeometry.context_halo`; 0 for a network without a tile geometry).
         alignment: stride multiple that keeps the network's downsampling grid aligned.
-            Default: ``2^pools`` for a UNet2015, else 1 (set it, e.g. 16 for four stride-2
-            levels).
+            Default: the network's pooling grid ``2^pools`` (1 without a tile geometry; set
+            it, e.g. 16 for four stride-2 levels).
         tune_cpu_allocator: when tiles run on the CPU, call
             :func:`~medunet.inferers.tune_glibc_malloc` once per process (it is process-wide:
             freed memory stays in the heap for reuse instead of being page-faulted back on
@@ -189,14 +190,15 @@ class OverlapTileInferer(Inferer):
         """Tile geometry for an image, per axis: ``roi`` (input tile), ``offset`` (where the
         pixels a tile owns start in its window), ``stride`` (pixels a tile owns),
         ``pad_before``/``pad_after`` (mirror padding of the image) and ``tiles``."""
-        roi = self._roi(image_size, network)
-        geometry = [self._axis_geometry(network, r, axis) for axis, r in enumerate(roi)]
-        offset = tuple(g[0] for g in geometry)
-        stride = tuple(g[1] for g in geometry)
+        geometry = tile_geometry_of(network)
+        roi = self._roi(image_size, geometry)
+        axes = [self._axis_geometry(geometry, r, axis) for axis, r in enumerate(roi)]
+        offset = tuple(g[0] for g in axes)
+        stride = tuple(g[1] for g in axes)
         if any(s < 1 for s in stride):
             raise ValueError(
                 f"input tile {roi} leaves no output pixels after the halo and the "
-                f"{self._alignment(network)}-pixel pooling grid; use a larger roi_size."
+                f"{self._alignment(geometry)}-pixel pooling grid; use a larger roi_size."
             )
         tiles = tuple(math.ceil(n / s) for n, s in zip(image_size, stride, strict=True))
         padded = tuple((t - 1) * s + r for t, s, r in zip(tiles, stride, roi, strict=True))
@@ -210,60 +212,57 @@ class OverlapTileInferer(Inferer):
             "tiles": tiles,
         }
 
-    def _alignment(self, network: Any) -> int:
-        if self.alignment is not None:
-            return self.alignment
-        return 2**network.num_pools if isinstance(network, UNet2015) else 1
+    def _alignment(self, geometry: TileGeometry) -> int:
+        return self.alignment if self.alignment is not None else geometry.alignment
 
-    def _axis_geometry(self, network: Any, n: int, axis: int) -> tuple[int, int]:
+    def _axis_geometry(self, geometry: TileGeometry, n: int, axis: int) -> tuple[int, int]:
         """``(offset, stride)`` of input tile ``n`` along one axis.
 
-        Valid UNet2015: the output starts at the halo; it owns its output rounded down to the
+        Valid U-Net: the output starts at the halo; it owns its output rounded down to the
         pooling grid. Crop mode: ``halo`` pixels are discarded at each side; the owned region
         starts at the halo rounded up to the grid, so tiles (and their pools) line up with
         the image's own origin, as in a whole-image prediction.
         """
-        align = self._alignment(network)
-        if isinstance(network, UNet2015) and network.padding == "valid":
-            out = network.output_size(n)
-            return network.halo(), out - out % align
+        align = self._alignment(geometry)
+        if geometry.valid:
+            out = geometry.output_size(n)
+            return geometry.halo(), out - out % align
         if self.halo is not None:
             halo = ensure_tuple_rep(self.halo, axis + 1)[axis]
         else:
-            halo = network.context_halo() if isinstance(network, UNet2015) else 0
+            halo = geometry.context_halo()
         offset = -(-halo // align) * align
         usable = n - offset - halo
         return offset, usable - usable % align
 
-    def _roi(self, image_size: Sequence[int], network: Any) -> tuple[int, ...]:
+    def _roi(self, image_size: Sequence[int], geometry: TileGeometry) -> tuple[int, ...]:
         dims = len(image_size)
         if self.roi_size is not None:
             roi = tuple(int(r) for r in ensure_tuple_rep(self.roi_size, dims))
-            if isinstance(network, UNet2015):
-                for r in roi:
-                    if network.valid_input_size(r) != r:
-                        raise ValueError(
-                            f"roi_size {r} is not a valid input tile for this UNet2015 "
-                            f"(padding={network.padding!r}); nearest valid tile: "
-                            f"{network.nearest_valid_hint(r)}."
-                        )
+            for r in roi:
+                if geometry.valid_input_size(r) != r:
+                    raise ValueError(
+                        f"roi_size {r} is not a valid input tile for this network; nearest "
+                        f"valid tile: {geometry.nearest_valid_hint(r)}."
+                    )
             return roi
-        if not isinstance(network, UNet2015):
+        if not geometry.channels:
             raise ValueError(
-                "roi_size=None needs a UNet2015 (its tile arithmetic picks the tile); "
-                "give roi_size for other networks."
+                "roi_size=None needs a network with a tile geometry (a UNet2015: its tile "
+                "arithmetic picks the tile); give roi_size for other networks."
             )
-        return self.auto_roi(image_size, network)
+        return self.auto_roi(image_size, geometry)
 
-    def auto_roi(self, image_size: Sequence[int], network: UNet2015) -> tuple[int, ...]:
-        """Tile for ``roi_size=None``, per axis.
+    def auto_roi(self, image_size: Sequence[int], network: Any) -> tuple[int, ...]:
+        """Tile for ``roi_size=None``, per axis, for a network (or its tile geometry).
 
         The largest valid (cubic) tile whose estimated activation memory
-        (:meth:`UNet2015.estimate_activation_mb`, times ``sw_batch_size``) fits
+        (:meth:`TileGeometry.estimate_activation_mb`, times ``sw_batch_size``) fits
         ``memory_budget_mb`` gives the fewest tiles ``k`` along each axis; each axis then
         takes the smallest valid tile that still covers it with those ``k`` tiles, so the
         padding beyond the image is as small as it can be.
         """
+        network = network if isinstance(network, TileGeometry) else tile_geometry_of(network)
 
         def next_valid(n: int) -> int:
             return network.input_size_for(network.output_size(n) + 1)
@@ -333,17 +332,19 @@ class OverlapTileInferer(Inferer):
                 f"inputs must be (B, C, H, W) or (B, C, H, W, D), got shape {tuple(x.shape)}; "
                 "add the batch axis (x[None]) or the channel axis (EnsureChannelFirst)."
             )
-        if isinstance(network, UNet2015):
-            if x.dim() - 2 != network.spatial_dims:
-                raise ValueError(
-                    f"inputs {tuple(x.shape)} have {x.dim() - 2} spatial axes, the network "
-                    f"{network.spatial_dims}."
-                )
-            if x.shape[1] != network.in_channels:
-                raise ValueError(
-                    f"inputs have {x.shape[1]} channel(s), the network expects "
-                    f"{network.in_channels} (input shape {tuple(x.shape)})."
-                )
+        dims, channels = (
+            getattr(network, "spatial_dims", None),
+            getattr(network, "in_channels", None),
+        )
+        if isinstance(dims, int) and x.dim() - 2 != dims:
+            raise ValueError(
+                f"inputs {tuple(x.shape)} have {x.dim() - 2} spatial axes, the network {dims}."
+            )
+        if isinstance(channels, int) and x.shape[1] != channels:
+            raise ValueError(
+                f"inputs have {x.shape[1]} channel(s), the network expects {channels} (input "
+                f"shape {tuple(x.shape)})."
+            )
         param = next(network.parameters(), None) if isinstance(network, torch.nn.Module) else None
         dtype = param.dtype if param is not None and param.is_floating_point() else None
         if dtype is not None and x.dtype != dtype:

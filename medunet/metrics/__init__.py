@@ -7,7 +7,7 @@ from medunet.metrics.instances import DEFAULT_THRESHOLDS, match_instances
 from medunet.metrics.metric import SCORE_NAMES, SegmentationScore, segmentation_scores
 from medunet.metrics.pixels import dice, foreground_iou, pixel_error
 from medunet.metrics.rand import rand_error
-from medunet.metrics.volume import VolumeScore
+from medunet.metrics.volume import VolumeScore, class_dice
 from medunet.metrics.warping import separated_foreground, warping_error
 
 __all__ = [
@@ -15,6 +15,7 @@ __all__ = [
     "SCORE_NAMES",
     "SegmentationScore",
     "VolumeScore",
+    "class_dice",
     "contingency_table",
     "dice",
     "foreground_iou",

@@ -5,17 +5,32 @@ label volume, arg-maxes and one-hot encodes them, and computes MONAI's Dice and 
 percentile Hausdorff distance per foreground class. Distances use the voxel spacing of the
 label's MetaTensor (its ``pixdim``), so they are millimetres on a scan's grid. The buffer
 holds one row per image and one column per foreground class (MetricsSaver writes them as
-``class0, class1, ...``); the aggregate is the mean over images and classes, ignoring
-classes absent from both prediction and truth (NaN).
+``class0, class1, ...``); the aggregate is the mean over images and classes, ignoring NaN.
+
+One rule for a class missing somewhere (validation and ``medunet evaluate`` alike): absent
+from both prediction and truth, Dice and HD95 are NaN (nothing to score); predicted but
+absent from the truth (or the reverse), Dice is 0 and HD95 NaN (no distance exists).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import torch
-from monai.metrics import CumulativeIterationMetric, compute_dice, compute_hausdorff_distance
+from monai.metrics import CumulativeIterationMetric, compute_hausdorff_distance
 
-__all__ = ["VolumeScore"]
+__all__ = ["VolumeScore", "class_dice"]
+
+
+def class_dice(pred: torch.Tensor, truth: torch.Tensor) -> torch.Tensor:
+    """Dice per image and channel of one-hot ``(B, C, *spatial)`` tensors: ``(B, C)``, NaN
+    where a class is absent from both, 0 where it is in only one of them."""
+    dims = tuple(range(2, pred.dim()))
+    inter = (pred * truth).sum(dims)
+    total = pred.sum(dims) + truth.sum(dims)
+    nan = torch.full_like(total, float("nan"))
+    return torch.where(total > 0, 2.0 * inter / total.clamp_min(1e-12), nan)
 
 
 def _spacing(y: torch.Tensor) -> list[float] | None:
@@ -31,17 +46,20 @@ class VolumeScore(CumulativeIterationMetric):
 
     Args:
         name: ``"dice"`` or ``"hd95"``.
+        spacing: voxel size per axis for HD95 when the labels carry none (plain tensors);
+            a MetaTensor's ``pixdim`` takes precedence.
 
     Shapes:
         ``y_pred`` ``(B, C, *spatial)`` probabilities or logits (C classes); ``y``
         ``(B, 1, *spatial)`` integer labels. Returns ``(B, C - 1)``.
     """
 
-    def __init__(self, name: str = "dice") -> None:
+    def __init__(self, name: str = "dice", spacing: Sequence[float] | None = None) -> None:
         super().__init__()
         if name not in ("dice", "hd95"):
             raise ValueError(f"name must be 'dice' or 'hd95', got {name!r}.")
         self.name = name
+        self.spacing = [float(s) for s in spacing] if spacing is not None else None
 
     def _compute_tensor(self, y_pred: torch.Tensor, y: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
         num_classes = y_pred.shape[1]
@@ -50,7 +68,7 @@ class VolumeScore(CumulativeIterationMetric):
                 f"VolumeScore needs labels (B, 1, *spatial) matching {tuple(y_pred.shape)}, "
                 f"got {tuple(y.shape)}."
             )
-        spacing = _spacing(y)
+        spacing = _spacing(y) or self.spacing
         pred = torch.as_tensor(y_pred).argmax(1, keepdim=True)
         truth = torch.as_tensor(y).long()
         if truth.min() < 0 or truth.max() >= num_classes:
@@ -61,7 +79,7 @@ class VolumeScore(CumulativeIterationMetric):
         onehot_p = torch.nn.functional.one_hot(pred[:, 0], num_classes).movedim(-1, 1).float()
         onehot_t = torch.nn.functional.one_hot(truth[:, 0], num_classes).movedim(-1, 1).float()
         if self.name == "dice":
-            return compute_dice(onehot_p, onehot_t, include_background=False, ignore_empty=True)
+            return class_dice(onehot_p, onehot_t)[:, 1:]
         return compute_hausdorff_distance(
             onehot_p, onehot_t, include_background=False, percentile=95, spacing=spacing
         )

@@ -7,9 +7,9 @@ The paper's network (its Figure 1) with 1 input and 2 output channels::
 
 Unpadded ("valid") convolutions shrink each map by 2 pixels per conv, so the output is
 smaller than the input, and an input size is usable only if every 2x2 max-pool sees an
-even size. The tile arithmetic that follows from this is exposed as methods
-(:meth:`UNet2015.output_size`, :meth:`UNet2015.input_size_for`,
-:meth:`UNet2015.valid_input_size`) and is what the overlap-tile inferer reads.
+even size. That tile arithmetic is :class:`~medunet.networks.tiles.TileGeometry`, exposed
+as ``UNet2015.tile_geometry`` (the overlap-tile inferer and the training tile sampler read
+it), with :meth:`UNet2015.output_size` and friends as shortcuts.
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ import torch
 from monai.networks.layers.factories import Conv, Dropout, Norm, Pool
 from torch import nn
 
-__all__ = ["UNet2015"]
+from medunet.networks.tiles import SizeLike, TileGeometry
 
-SizeLike = int | Sequence[int]
+__all__ = ["UNet2015"]
 
 
 def _he_init(module: nn.Module) -> None:
@@ -137,6 +137,10 @@ class UNet2015(nn.Module):
         self.channels = tuple(int(c) for c in channels)
         self.padding = padding
         pad = 0 if padding == "valid" else 1
+        #: the tile arithmetic (valid sizes, output sizes, halos) the inferer and sampler read
+        self.tile_geometry = TileGeometry(
+            len(self.channels) - 1, padding == "valid", spatial_dims, self.channels
+        )
 
         self.encoder = nn.ModuleList()
         prev = in_channels
@@ -182,8 +186,8 @@ class UNet2015(nn.Module):
                 f"(input shape {tuple(x.shape)})."
             )
         for size in x.shape[2:]:
-            if not self._is_valid(int(size)):
-                hint = self.nearest_valid_hint(int(size))
+            if not self.tile_geometry.is_valid(int(size)):
+                hint = self.tile_geometry.nearest_valid_hint(int(size))
                 raise ValueError(
                     f"UNet2015 input spatial size {int(size)} (shape {tuple(x.shape)}) is not "
                     f"valid for padding={self.padding!r} and depth {len(self.channels)} (every "
@@ -198,145 +202,19 @@ class UNet2015(nn.Module):
         """Number of 2x2 max-pools (``len(channels) - 1``)."""
         return len(self.channels) - 1
 
-    def _shrink(self) -> int:
-        """Pixels lost per level by the two 3x3 convolutions (4 for valid, 0 for same)."""
-        return 4 if self.padding == "valid" else 0
-
-    def _out_1d(self, n: int) -> int | None:
-        """Output size for input size ``n`` along one axis, or None if ``n`` is not valid."""
-        s = self._shrink()
-        for _ in range(self.num_pools):
-            n -= s
-            if n < 2 or n % 2:
-                return None
-            n //= 2
-        n -= s
-        if n < 1:
-            return None
-        for _ in range(self.num_pools):
-            n = 2 * n - s
-            if n < 1:
-                return None
-        return n
-
-    def _in_from_bottom(self, b: int) -> int:
-        """Input size whose bottom (pre-convolution) map has size ``b``."""
-        for _ in range(self.num_pools):
-            b = 2 * b + self._shrink()
-        return b
-
-    def _is_valid(self, n: int) -> bool:
-        return self._out_1d(n) is not None
-
-    def nearest_valid_hint(self, n: int) -> str:
-        """``"below or above"``: the valid sizes around ``n``, for error messages."""
-        below, above = self.nearest_valid_sizes(n)
-        return f"{below} or {above}" if below is not None else f"{above}"
-
-    def nearest_valid_sizes(self, n: int) -> tuple[int | None, int]:
-        """Largest valid size <= n (None if there is none) and smallest valid size >= n."""
-        smallest = self._smallest_bottom()
-        below = None
-        b = smallest
-        while self._in_from_bottom(b) <= n:
-            below = self._in_from_bottom(b)
-            b += 1
-        above = self._in_from_bottom(max(b, smallest))
-        if below == n:
-            above = n
-        return below, above
-
-    def _smallest_bottom(self) -> int:
-        b = 1
-        while self._out_1d(self._in_from_bottom(b)) is None:
-            b += 1
-        return b
-
-    def _map(self, size: SizeLike, fn) -> SizeLike:
-        if isinstance(size, int):
-            return fn(int(size))
-        return tuple(fn(int(s)) for s in size)
-
     def output_size(self, input_size: SizeLike) -> SizeLike:
-        """Spatial output size for an input size (int, or one int per spatial axis).
-
-        Raises:
-            ValueError: if the size is not valid; the message names the nearest valid sizes.
-        """
-
-        def one(n: int) -> int:
-            out = self._out_1d(n)
-            if out is None:
-                raise ValueError(
-                    f"input size {n} is not valid for this UNet2015 (padding={self.padding!r}, "
-                    f"depth {len(self.channels)}); nearest valid size: "
-                    f"{self.nearest_valid_hint(n)}."
-                )
-            return out
-
-        return self._map(input_size, one)
+        """Spatial output size for an input size (:meth:`TileGeometry.output_size`)."""
+        return self.tile_geometry.output_size(input_size)
 
     def input_size_for(self, output_size: SizeLike) -> SizeLike:
-        """Smallest valid input size whose output size is at least ``output_size``."""
-
-        def one(n: int) -> int:
-            if n < 1:
-                raise ValueError(f"output size must be positive, got {n}.")
-            b = self._smallest_bottom()
-            while self._out_1d(self._in_from_bottom(b)) < n:
-                b += 1
-            return self._in_from_bottom(b)
-
-        return self._map(output_size, one)
+        """Smallest valid input size giving at least ``output_size``
+        (:meth:`TileGeometry.input_size_for`)."""
+        return self.tile_geometry.input_size_for(output_size)
 
     def valid_input_size(self, near: SizeLike) -> SizeLike:
-        """The valid input size nearest to ``near`` (the smaller one on a tie)."""
-
-        def one(n: int) -> int:
-            below, above = self.nearest_valid_sizes(n)
-            if below is None or above - n < n - below:
-                return above
-            return below
-
-        return self._map(near, one)
+        """The valid input size nearest to ``near`` (:meth:`TileGeometry.valid_input_size`)."""
+        return self.tile_geometry.valid_input_size(near)
 
     def halo(self) -> int:
-        """Pixels lost on each side of a valid input: ``(input - output) / 2`` (0 for same)."""
-        n = self.input_size_for(1)
-        return (n - self._out_1d(n)) // 2
-
-    def context_halo(self) -> int:
-        """Receptive-field radius in pixels (the same for either padding).
-
-        Each level's two 3x3 convolutions reach 2 pixels at scale ``2^level`` in the encoder,
-        the bottom and the decoder: ``2 * (3 * 2^P - 2)`` for ``P`` pools, the valid halo.
-        Where a pixel sits inside its ``2^P`` pooling block adds up to ``2^P - 1`` more on one
-        side (a bottom pixel feeds a whole block). So ``2 * (3 * 2^P - 2) + 2^P - 1``: 107 for
-        the paper's depth. A same-padded network's outputs nearer than this to a tile border
-        depend on the tile's zero padding.
-        """
-        pools = 2**self.num_pools
-        return 2 * (3 * pools - 2) + pools - 1
-
-    def estimate_activation_mb(self, input_size: SizeLike, batch_size: int = 1) -> float:
-        """Estimated peak activation memory of an inference forward pass, in MiB.
-
-        Documented estimate (float32): the encoder maps kept for the skip connections,
-        ``sum_l c_l * n_l^d``, plus a working set of three maps (input, output, concatenation)
-        at the largest level, ``max_l 3 * 2 * c_l * n_l^d``, with ``n_l`` the map size at level
-        ``l``. It tracks the real peak within a small factor and grows with the tile volume;
-        the overlap-tile inferer uses it to choose a tile for ``memory_budget_mb``.
-        """
-        sizes = [input_size] if isinstance(input_size, int) else list(input_size)
-        if len(sizes) == 1:
-            sizes = sizes * self.spatial_dims
-        shrink = self._shrink()
-        kept, working = 0.0, 0.0
-        for level, ch in enumerate(self.channels):
-            sizes = [max(n - shrink, 1) for n in sizes]
-            voxels = math.prod(sizes)
-            kept += ch * voxels
-            working = max(working, 6.0 * ch * voxels)
-            if level < self.num_pools:
-                sizes = [n // 2 for n in sizes]
-        return 4.0 * batch_size * (kept + working) / 2**20
+        """Pixels lost on each side of a valid input (:meth:`TileGeometry.halo`)."""
+        return self.tile_geometry.halo()

@@ -35,6 +35,7 @@ from medunet.transforms.weight_map import (
     class_weight_map,
     cutoff_distance,
     naive_border_term,
+    weight_map_of_file,
 )
 
 __all__ = [
@@ -70,4 +71,5 @@ __all__ = [
     "remove_small_objects",
     "seeded_instances",
     "tile_geometry",
+    "weight_map_of_file",
 ]

@@ -10,6 +10,7 @@ from monai.config import KeysCollection, NdarrayOrTensor
 from monai.transforms import MapTransform
 from monai.utils import convert_data_type
 
+from medunet.messages import setting
 from medunet.transforms.labels import check_label_values
 
 __all__ = ["CheckImaged", "CheckPaird", "source_name"]
@@ -129,7 +130,7 @@ class CheckImaged(MapTransform):
                 raise ValueError(
                     f"{_name(x, key)} has {x.shape[0]} channels (shape {tuple(x.shape)}) but the "
                     f"model takes {self.channels}; convert the image (e.g. to grayscale, one "
-                    "volume per channel file) or set in_channels."
+                    f"volume per channel file) or {setting('in_channels', x.shape[0])}."
                 )
             bad = ~torch.isfinite(x) if isinstance(x, torch.Tensor) else ~np.isfinite(x)
             n_bad = int(bad.sum())
@@ -137,8 +138,8 @@ class CheckImaged(MapTransform):
                 continue
             if self.replace is None:
                 raise ValueError(
-                    f"{_name(x, key)} holds {n_bad} NaN/Inf values; repair the image, or set "
-                    "nonfinite_value (e.g. --set nonfinite_value=0) to replace them."
+                    f"{_name(x, key)} holds {n_bad} NaN/Inf values; repair the image, or "
+                    f"replace them ({setting('nonfinite_value', 0)})."
                 )
             x = x.clone() if isinstance(x, torch.Tensor) else x.copy()
             x[bad] = self.replace

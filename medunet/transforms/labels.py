@@ -7,6 +7,8 @@ import numpy as np
 from monai.config import NdarrayOrTensor
 from monai.utils import convert_data_type
 
+from medunet.messages import setting
+
 __all__ = ["check_instance_labels", "check_label_values"]
 
 
@@ -44,7 +46,7 @@ def check_label_values(arr: np.ndarray, name: str, num_classes: int | None = Non
     if num_classes is not None and high >= num_classes:
         raise ValueError(
             f"{name} holds class {int(high)} but the model has {num_classes} classes "
-            f"(0..{num_classes - 1}); set num_classes to {int(high) + 1} or fix the label."
+            f"(0..{num_classes - 1}); {setting('num_classes', int(high) + 1)}, or fix the label."
         )
 
 

@@ -17,7 +17,7 @@ import torch
 from monai.config import KeysCollection, NdarrayOrTensor
 from monai.transforms import MapTransform, Randomizable
 
-from medunet.networks import UNet2015
+from medunet.networks.tiles import tile_geometry_of
 
 __all__ = ["RandTileCropd", "reflect_indices", "tile_geometry"]
 
@@ -37,21 +37,22 @@ def reflect_indices(start: int, length: int, size: int) -> np.ndarray:
 
 
 def tile_geometry(
-    network: UNet2015 | None, output_size: int | Sequence[int], spatial_dims: int
+    network: object | None, output_size: int | Sequence[int], spatial_dims: int
 ) -> tuple[tuple[int, ...], tuple[int, ...]]:
     """``(input tile, output tile)`` per axis for a requested output size.
 
-    With a :class:`UNet2015` the input tile is the smallest valid one giving at least
-    ``output_size`` outputs (:meth:`UNet2015.input_size_for`); without a network (or a
-    same-padded one) input and output tiles are equal.
+    The input tile is the smallest valid one giving at least ``output_size`` outputs by the
+    network's tile geometry (:func:`~medunet.networks.tile_geometry_of`: a valid UNet2015's
+    input is larger by its halo); without a network input and output tiles are equal.
     """
     out = (output_size,) * spatial_dims if isinstance(output_size, int) else tuple(output_size)
     if len(out) != spatial_dims:
         raise ValueError(f"output_size {output_size} needs {spatial_dims} values.")
     if network is None:
         return out, out
-    tile_in = tuple(int(network.input_size_for(n)) for n in out)
-    tile_out = tuple(int(network.output_size(n)) for n in tile_in)
+    geometry = tile_geometry_of(network)
+    tile_in = tuple(int(geometry.input_size_for(n)) for n in out)
+    tile_out = tuple(int(geometry.output_size(n)) for n in tile_in)
     return tile_in, tile_out
 
 
@@ -60,8 +61,8 @@ class RandTileCropd(Randomizable, MapTransform):
 
     Args:
         keys: keys cropped together (image, label, weight map...), channel-first.
-        network: the :class:`UNet2015` being trained; the input tile is sized by its tile
-            arithmetic so that its output covers ``output_size`` pixels.
+        network: the network being trained (a :class:`~medunet.networks.UNet2015`); the input
+            tile is sized by its tile geometry so that its output covers ``output_size``.
         output_size: the output tile per axis (int for all axes). The paper: 388.
         num_samples: tiles per image (a list is returned when > 1, as MONAI's croppers do).
         spatial_dims: 2 or 3 (default: the network's).
@@ -77,7 +78,7 @@ class RandTileCropd(Randomizable, MapTransform):
     def __init__(
         self,
         keys: KeysCollection,
-        network: UNet2015 | None = None,
+        network: object | None = None,
         output_size: int | Sequence[int] = 388,
         num_samples: int = 1,
         spatial_dims: int | None = None,
@@ -90,7 +91,7 @@ class RandTileCropd(Randomizable, MapTransform):
             raise ValueError(f"num_samples must be >= 1, got {num_samples}.")
         self.label_key = label_key
         self.class_balanced = class_balanced
-        dims = spatial_dims or (network.spatial_dims if network is not None else 2)
+        dims = spatial_dims or getattr(network, "spatial_dims", None) or 2
         self.input_tile, self.output_tile = tile_geometry(network, output_size, dims)
         self.halo = tuple(
             (i - o) // 2 for i, o in zip(self.input_tile, self.output_tile, strict=True)

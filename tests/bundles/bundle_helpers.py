@@ -17,7 +17,8 @@ from scipy import ndimage as ndi
 from medunet.data import random_blobs
 
 ROOT = Path(__file__).resolve().parents[2]
-BUNDLES = ROOT / "bundles"
+BUNDLES = ROOT / "medunet" / "bundles"
+PRESETS = ROOT / "medunet" / "configs"
 TINY_2D = ["--channels", "[4,8,16]", "--output_tile", "20", "--num_workers", "0"]
 TINY_3D = ["--channels", "[4,8]", "--output_tile", "8", "--num_workers", "0"]
 QUIET = ["--show_progress", "False"]
@@ -42,6 +43,12 @@ def make_dataset(root: Path, dims: int = 2, n: int = 3, test: bool = True) -> Pa
         if test and i == 0:
             tifffile.imwrite(root / "imagesTs" / f"new{i}.tif", image, **kw)
     return root
+
+
+def task(bundle: Path, *names: str) -> list[Path]:
+    """A task's config files of a bundle folder: ``common.yaml`` first, then ``names``
+    (``"train"``, ``"evaluate"``...), as ``python -m monai.bundle run --config_file`` takes them."""
+    return [bundle / "configs" / "common.yaml", *(bundle / "configs" / f"{n}.yaml" for n in names)]
 
 
 def copy_bundle(name: str, dest: Path) -> Path:

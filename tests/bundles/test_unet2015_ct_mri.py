@@ -19,6 +19,7 @@ from bundle_helpers import (
     check,
     copy_bundle,
     run_bundle,
+    task,
     write_dicom_series,
 )
 from monai.bundle import ConfigParser, verify_metadata, verify_net_in_out
@@ -31,7 +32,7 @@ TINY = ["--channels", "[4,8]", "--output_tile", "16", "--num_workers", "0"]
 
 
 def test_layout_metadata_and_net_in_out():
-    for name in ("metadata.json", "train.yaml", "inference.yaml", "evaluate.yaml",
+    for name in ("metadata.json", "common.yaml", "train.yaml", "inference.yaml", "evaluate.yaml",
                  "multi_gpu_train.yaml", "logging.conf"):  # fmt: skip
         assert (CONFIGS / name).is_file(), name
     assert (BUNDLES / NAME / "docs" / "README.md").is_file() and (
@@ -41,7 +42,7 @@ def test_layout_metadata_and_net_in_out():
     verify_net_in_out(
         net_id="network_def",
         meta_file=str(CONFIGS / "metadata.json"),
-        config_file=str(CONFIGS / "inference.yaml"),
+        config_file=[str(CONFIGS / "common.yaml"), str(CONFIGS / "inference.yaml")],
         device="cpu",
     )
     meta = ConfigParser.load_config_file(CONFIGS / "metadata.json")
@@ -72,7 +73,7 @@ def _infer_in_process(bundle, data_dir, out_dir, target_spacing):
     """The bundle's own inference.yaml with a stand-in network that reads classes off the
     intensities, so the saved labels must equal the input's labels voxel for voxel."""
     parser = ConfigParser()
-    parser.read_config(str(bundle / "configs" / "inference.yaml"))
+    parser.read_config([str(c) for c in task(bundle, "inference")])
     parser["bundle_root"] = str(bundle)
     parser["dataset_dir"] = str(data_dir)
     parser["output_dir"] = str(out_dir)
@@ -143,16 +144,16 @@ def test_train_evaluate_infer_nifti(tmp_path):
     bundle = copy_bundle(NAME, tmp_path)
     common = ["--bundle_root", str(bundle), "--dataset_dir", str(data), *TINY, *QUIET,
               "--num_classes", "3", "--modality", "MR"]  # fmt: skip
-    train = [bundle / "configs/train.yaml"]
+    train = task(bundle, "train")
     out = check(run_bundle(train, *common, "--train#trainer#max_epochs", "1",
                            "--iterations_per_epoch", "2", "--val_interval", "1"))  # fmt: skip
     assert "val_mean_dice" in out and "val_hd95" in out
     stored = json.loads((bundle / "models" / "spacing.json").read_text())
     assert stored["spacing"] == pytest.approx([1.2, 1.2, 2.0])  # training set median, RAS axes
-    out = check(run_bundle([*train, bundle / "configs/evaluate.yaml"], *common,
+    out = check(run_bundle(task(bundle, "train", "evaluate"), *common,
                            "--output_dir", str(tmp_path / "scores")))  # fmt: skip
     assert (tmp_path / "scores" / "val_mean_dice_raw.csv").is_file()
-    check(run_bundle([bundle / "configs/inference.yaml"], "--bundle_root", str(bundle),
+    check(run_bundle(task(bundle, "inference"), "--bundle_root", str(bundle),
                      "--dataset_dir", str(data), "--output_dir", str(tmp_path / "pred"),
                      "--channels", "[4,8]", "--num_classes", "3", "--modality", "MR"))  # fmt: skip
     seg = nib.load(tmp_path / "pred" / "scan0_seg.nii.gz")
@@ -179,7 +180,7 @@ def test_multichannel_cases_are_stacked_and_bad_pairs_named(tmp_path):
         nib.save(nib.Nifti1Image(image, affine), root / "imagesTr" / f"brain_{c:04d}.nii.gz")
     nib.save(nib.Nifti1Image(labels, affine), root / "labelsTr" / "brain.nii.gz")
     parser = ConfigParser()
-    parser.read_config(str(CONFIGS / "train.yaml"))
+    parser.read_config([str(c) for c in task(CONFIGS.parent, "train")])
     parser["dataset_dir"] = str(root)
     parser["target_spacing"] = [1.0, 1.0, 2.0]
     parser["modality"] = "MR"
@@ -205,7 +206,7 @@ def test_multichannel_cases_are_stacked_and_bad_pairs_named(tmp_path):
 def test_weight_map_switch_reaches_the_loss(tmp_path, weight_map):
     data = _nifti_dataset(tmp_path / "data", n=1)
     parser = ConfigParser()
-    parser.read_config(str(CONFIGS / "train.yaml"))
+    parser.read_config([str(c) for c in task(CONFIGS.parent, "train")])
     parser["dataset_dir"] = str(data)
     parser["target_spacing"] = [1.2, 1.2, 2.0]
     parser["cache"] = "none"

@@ -14,6 +14,7 @@ import tifffile
 import torch
 from bundle_helpers import (
     BUNDLES,
+    PRESETS,
     QUIET,
     ROOT,
     TINY_2D,
@@ -22,6 +23,7 @@ from bundle_helpers import (
     copy_bundle,
     make_dataset,
     run_bundle,
+    task,
 )
 from monai.bundle import ConfigParser, verify_metadata, verify_net_in_out
 
@@ -35,6 +37,7 @@ SCHEMA = ROOT / "tests" / "bundles" / "meta_schema_20240725.json"
 def test_layout_and_metadata_schema_offline():
     for name in (
         "metadata.json",
+        "common.yaml",
         "train.yaml",
         "inference.yaml",
         "evaluate.yaml",
@@ -57,11 +60,11 @@ def test_net_in_out_and_tile_arithmetic_agree_with_metadata():
     verify_net_in_out(
         net_id="network_def",
         meta_file=str(CONFIGS / "metadata.json"),
-        config_file=str(CONFIGS / "inference.yaml"),
+        config_file=[str(CONFIGS / "common.yaml"), str(CONFIGS / "inference.yaml")],
         device="cpu",
     )
     parser = ConfigParser()
-    parser.read_config(str(CONFIGS / "inference.yaml"))
+    parser.read_config([str(c) for c in task(CONFIGS.parent, "inference")])
     parser.read_meta(str(CONFIGS / "metadata.json"))
     net = parser.get_parsed_content("network_def")
     fmt = parser["_meta_"]["network_data_format"]
@@ -69,8 +72,14 @@ def test_net_in_out_and_tile_arithmetic_agree_with_metadata():
     assert net.output_size(size_in) == fmt["outputs"]["pred"]["spatial_shape"][0]
 
 
+def _merged(name: str) -> dict:
+    parser = ConfigParser()
+    parser.read_config([str(c) for c in task(CONFIGS.parent, name)])
+    return parser.get()
+
+
 def test_config_ids_monai_tools_rely_on():
-    train = ConfigParser.load_config_file(CONFIGS / "train.yaml")
+    train = _merged("train")
     for key in (
         "bundle_root",
         "device",
@@ -87,7 +96,7 @@ def test_config_ids_monai_tools_rely_on():
         assert key in train["train"]
     assert "max_epochs" in train["train"]["trainer"] and "data" in train["train"]["dataset"]
     assert "evaluator" in train["validate"] and "data" in train["validate"]["dataset"]
-    infer = ConfigParser.load_config_file(CONFIGS / "inference.yaml")
+    infer = _merged("inference")
     for key in (
         "network_def",
         "preprocessing",
@@ -107,7 +116,7 @@ def test_train_evaluate_infer_resume_2d(tmp_path):
     data = make_dataset(tmp_path / "data")
     bundle = copy_bundle(NAME, tmp_path)
     common = ["--bundle_root", str(bundle), "--dataset_dir", str(data), *TINY_2D, *QUIET]
-    train = [bundle / "configs/train.yaml"]
+    train = task(bundle, "train")
     out = check(
         run_bundle(
             train,
@@ -128,7 +137,7 @@ def test_train_evaluate_infer_resume_2d(tmp_path):
     # evaluate: per-image CSV and means
     out = check(
         run_bundle(
-            [*train, bundle / "configs/evaluate.yaml"],
+            task(bundle, "train", "evaluate"),
             *common,
             "--output_dir",
             str(tmp_path / "scores"),
@@ -142,7 +151,7 @@ def test_train_evaluate_infer_resume_2d(tmp_path):
 
     # inference: one labels and one probability TIFF per test image, input pixel size kept
     pred_dir = tmp_path / "pred"
-    infer = [bundle / "configs/inference.yaml"]
+    infer = task(bundle, "inference")
     infer_args = ["--bundle_root", str(bundle), "--dataset_dir", str(data)]
     infer_args += ["--output_dir", str(pred_dir), *TINY_2D[:4]]
     check(run_bundle(infer, *infer_args))
@@ -181,7 +190,7 @@ def test_train_evaluate_infer_resume_2d(tmp_path):
 def test_zstack_train_and_infer_3d(tmp_path):
     data = make_dataset(tmp_path / "data", dims=3, n=2)
     bundle = copy_bundle(NAME, tmp_path)
-    files = [bundle / "configs/train.yaml", ROOT / "configs/microscopy_3d.yaml"]
+    files = [*task(bundle, "train"), PRESETS / "microscopy_3d.yaml"]
     common = ["--bundle_root", str(bundle), "--dataset_dir", str(data), *TINY_3D, *QUIET]
     out = check(
         run_bundle(
@@ -196,7 +205,7 @@ def test_zstack_train_and_infer_3d(tmp_path):
         )
     )
     assert "val_foreground_iou" in out
-    infer = [bundle / "configs/inference.yaml", ROOT / "configs/microscopy_3d.yaml"]
+    infer = [*task(bundle, "inference"), PRESETS / "microscopy_3d.yaml"]
     check(
         run_bundle(
             infer,
@@ -221,7 +230,7 @@ def test_ddp_two_gloo_processes(tmp_path):
     bundle = copy_bundle(NAME, tmp_path)
     launcher = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"]
     proc = run_bundle(
-        [bundle / "configs/train.yaml", bundle / "configs/multi_gpu_train.yaml"],
+        task(bundle, "train", "multi_gpu_train"),
         "--bundle_root",
         str(bundle),
         "--dataset_dir",
@@ -250,7 +259,7 @@ def test_ddp_two_gloo_processes(tmp_path):
 def test_ckpt_export_torchscript_matches_checkpoint(tmp_path):
     bundle = copy_bundle(NAME, tmp_path)
     parser = ConfigParser()
-    parser.read_config(str(CONFIGS / "inference.yaml"))
+    parser.read_config([str(c) for c in task(CONFIGS.parent, "inference")])
     parser["channels"] = [4, 8, 16]
     net = parser.get_parsed_content("network_def")
     (bundle / "models").mkdir()
@@ -270,7 +279,7 @@ def test_ckpt_export_torchscript_matches_checkpoint(tmp_path):
             "--meta_file",
             str(CONFIGS / "metadata.json"),
             "--config_file",
-            str(CONFIGS / "inference.yaml"),
+            str([str(c) for c in task(CONFIGS.parent, "inference")]),
             "--channels",
             "[4,8,16]",
         ],

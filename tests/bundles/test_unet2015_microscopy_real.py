@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 import tifffile
-from bundle_helpers import QUIET, check, copy_bundle, run_bundle
+from bundle_helpers import QUIET, check, copy_bundle, run_bundle, task
 
 
 def _tiles(shared_data, root):
@@ -33,7 +33,7 @@ def _tiles(shared_data, root):
 def test_brief_training_on_real_nuclei_scores(tmp_path, shared_data):
     split = _tiles(shared_data, tmp_path / "data")
     bundle = copy_bundle("unet2015_microscopy", tmp_path)
-    train = [bundle / "configs/train.yaml"]
+    train = task(bundle, "train")
     common = [
         "--bundle_root", str(bundle), "--dataset_dir", str(tmp_path / "data"),
         "--datalist", str(split), "--channels", "[8,16,32,64]", "--output_tile", "68",
@@ -42,7 +42,7 @@ def test_brief_training_on_real_nuclei_scores(tmp_path, shared_data):
     check(run_bundle(train, *common, "--train#trainer#max_epochs", "3",
                      "--iterations_per_epoch", "60", "--val_interval", "3",
                      "--optimizer_name", "adam", "--learning_rate", "0.002"))  # fmt: skip
-    check(run_bundle([*train, bundle / "configs/evaluate.yaml"], *common,
+    check(run_bundle(task(bundle, "train", "evaluate"), *common,
                      "--output_dir", str(tmp_path / "scores")))  # fmt: skip
 
     def score(name):

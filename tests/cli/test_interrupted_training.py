@@ -19,8 +19,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bundle_helpers import make_dataset
 from test_cli import MEDUNET, medunet, ok, one_line_error
 
-from medunet.cli.figures import read_scalars
 from medunet.networks import UNet2015
+from medunet.visualize import read_scalars
 
 pytestmark = pytest.mark.slow
 

@@ -62,7 +62,7 @@ def test_crop_mode_same_padded_network():
     size = (64, 80)
     x = torch.randn(1, 1, *size)
     plan = inferer.plan(size, net)
-    assert net.context_halo() == 23
+    assert net.tile_geometry.context_halo() == 23
     assert plan["offset"] == (24, 24)  # the halo rounded up to the 4-pixel pooling grid
     assert np.prod(plan["tiles"]) > 1
     with torch.no_grad():
@@ -158,7 +158,7 @@ def test_auto_tile_fits_budget_and_covers_image():
     for budget in (64, 256, 1024):
         inferer = OverlapTileInferer(memory_budget_mb=budget)
         plan = inferer.plan((2048, 1000), net)
-        assert all(net.estimate_activation_mb(r) <= budget for r in plan["roi"])
+        assert all(net.tile_geometry.estimate_activation_mb(r) <= budget for r in plan["roi"])
         assert all(s % 16 == 0 for s in plan["stride"])
         assert all(
             t * s >= n for t, s, n in zip(plan["tiles"], plan["stride"], (2048, 1000), strict=True)
@@ -189,7 +189,7 @@ def test_bad_inputs():
         inferer(torch.full((1, 1, 40, 40), float("nan")), net)
     with pytest.raises(ValueError, match="nearest valid tile: 76 or 80"):
         OverlapTileInferer(roi_size=78)(torch.randn(1, 1, 40, 40), net)
-    with pytest.raises(ValueError, match="roi_size=None needs a UNet2015"):
+    with pytest.raises(ValueError, match="roi_size=None needs a network with a tile geometry"):
         OverlapTileInferer()(torch.randn(1, 1, 40, 40), _PointwiseNet(2))
     with pytest.raises(ValueError, match="tta"):
         OverlapTileInferer(tta="rot45")

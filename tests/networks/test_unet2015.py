@@ -88,14 +88,14 @@ def test_context_halo_is_the_receptive_field_radius(channels):
     radius = 0
     net = net.double()
     base = torch.rand(1, 1, 160, 160, dtype=torch.float64)
-    for offset in range(2**net.num_pools):
+    for offset in range(net.tile_geometry.alignment):
         c = 80 + offset
         bumped = base.clone()
         bumped[0, 0, c, c] += 5.0
         with torch.no_grad():
             changed = torch.nonzero((net(bumped) - net(base))[0, 0].abs() > 0)
         radius = max(radius, c - int(changed[:, 0].min()), int(changed[:, 0].max()) - c)
-    assert radius == net.context_halo()
+    assert radius == net.tile_geometry.context_halo()
 
 
 def test_anisotropic_sizes_per_axis():
@@ -114,7 +114,7 @@ def test_tile_arithmetic_round_trips(padding, depth):
         assert net.output_size(size) >= n
         assert size == 1 or net.input_size_for(n) <= size
         # it is the smallest: the next smaller valid input gives less than n
-        below, _ = net.nearest_valid_sizes(size - 1)
+        below, _ = net.tile_geometry.nearest_valid_sizes(size - 1)
         assert below is None or net.output_size(below) < n
         near = net.valid_input_size(n + 50)
         assert net.output_size(near) >= 1

@@ -9,8 +9,11 @@ they do not fit.
   ``SaveImaged``: MONAI Label writes the result itself.
 - Microscopy returns instance labels (one id per nucleus, 0 = background), the label the
   boundary weight map trains on when the corrected label comes back.
-- Each model sees only the studies it can read (by extension); training fine-tunes from
-  ``models/model.pt`` and replaces the bundle's run files (checkpoint, spacing) each time.
+- Each model sees only the studies it can read (by extension; an exported bundle reads
+  what the bundle it was trained with reads); training fine-tunes from ``models/model.pt``
+  (the bundles' ``pretrained`` setting: their handler list is built by medunet, so MONAI
+  Label's own checkpoint loader is not inserted) and replaces the bundle's run files
+  (checkpoint, spacing) each time.
 """
 
 from __future__ import annotations
@@ -30,28 +33,38 @@ from monailabel.tasks.infer.basic_infer import BasicInferTask
 from monailabel.tasks.infer.bundle import BundleInferTask
 from monailabel.tasks.train.bundle import BundleTrainTask
 
+from medunet.data import MICROSCOPY_SUFFIXES, VOLUME_SUFFIXES
 from medunet.transforms import ProbabilityToInstancesd, SaveMicroscopyd, SaveVolumed
 
-__all__ = ["STUDY_EXTENSIONS", "MedunetInferTask", "MedunetTrainTask", "readable"]
+__all__ = ["STUDY_EXTENSIONS", "MedunetInferTask", "MedunetTrainTask", "bundle_kind", "readable"]
 
 logger = logging.getLogger(__name__)
 
-#: the study files each bundle reads
+#: the study files each kind of bundle reads (the readers' own lists)
 STUDY_EXTENSIONS = {
-    "unet2015_ct_mri": (".nii.gz", ".nii", ".nrrd", ".mha", ".mhd"),
-    "unet2015_microscopy": (".tif", ".tiff", ".png"),
+    "unet2015_ct_mri": VOLUME_SUFFIXES,
+    "unet2015_microscopy": MICROSCOPY_SUFFIXES,
 }
 
 
-def readable(bundle: str, path: str) -> bool:
-    """Whether the bundle named ``bundle`` reads the study file ``path``."""
-    return str(path).lower().endswith(STUDY_EXTENSIONS.get(bundle, ()))
+def bundle_kind(path: str | Path) -> str:
+    """The medunet bundle a bundle folder is (an exported one names it in its metadata)."""
+    try:
+        metadata = json.loads((Path(path) / "configs" / "metadata.json").read_text())
+    except (OSError, ValueError):
+        return os.path.basename(path)
+    return str(metadata.get("medunet", {}).get("bundle", os.path.basename(path)))
 
 
-def _needs_training(name: str) -> str:
+def readable(kind: str, path: str) -> bool:
+    """Whether a bundle of ``kind`` (:func:`bundle_kind`) reads the study file ``path``."""
+    return str(path).lower().endswith(STUDY_EXTENSIONS.get(kind, ()))
+
+
+def _needs_training(name: str, kind: str) -> str:
     return (
         f"model {name} needs training: label at least 2 studies it can read "
-        f"({', '.join(STUDY_EXTENSIONS.get(name, ()))}) and run POST /train/{name}"
+        f"({', '.join(STUDY_EXTENSIONS.get(kind, ()))}) and run POST /train/{name}"
     )
 
 
@@ -63,11 +76,12 @@ class MedunetInferTask(BundleInferTask):
             path, conf, post_filter=[SaveImaged, SaveMicroscopyd, SaveVolumed], **kwargs
         )
         self.name = os.path.basename(path)
+        self.kind = bundle_kind(path)
         self.model_file = Path(path) / "models" / "model.pt"
         if not self.valid and hasattr(self, "bundle_config"):
             self._serve_untrained(path)
         if not self.model_file.is_file():
-            logger.warning(_needs_training(self.name))
+            logger.warning(_needs_training(self.name, self.kind))
 
     def _serve_untrained(self, path: str) -> None:
         """What ``BundleInferTask.__init__`` does after finding weights, without them."""
@@ -103,7 +117,8 @@ class MedunetInferTask(BundleInferTask):
         info = super().info()
         info["trained"] = self.model_file.is_file()
         if not info["trained"]:
-            info["description"] = f"{info.get('description', '')} [{_needs_training(self.name)}]"
+            needs = _needs_training(self.name, self.kind)
+            info["description"] = f"{info.get('description', '')} [{needs}]"
         return info
 
     def post_transforms(self, data: Any = None) -> Sequence[Any]:
@@ -133,13 +148,13 @@ class MedunetInferTask(BundleInferTask):
         # HTTPException: MONAI Label's endpoint passes its detail to the client (a
         # MONAILabelException would reach it as a bare "Internal Server Error")
         if not self.model_file.is_file():
-            logger.error(_needs_training(self.name))
-            raise HTTPException(status_code=409, detail=_needs_training(self.name))
+            logger.error(_needs_training(self.name, self.kind))
+            raise HTTPException(status_code=409, detail=_needs_training(self.name, self.kind))
         image = request.get("image")
-        if isinstance(image, str) and not readable(self.name, image):
+        if isinstance(image, str) and not readable(self.kind, image):
             detail = (
                 f"{os.path.basename(image)}: model {self.name} reads "
-                f"{', '.join(STUDY_EXTENSIONS[self.name])} studies; pick the other model."
+                f"{', '.join(STUDY_EXTENSIONS[self.kind])} studies; pick the other model."
             )
             logger.error(detail)
             raise HTTPException(status_code=400, detail=detail)
@@ -152,18 +167,20 @@ class MedunetTrainTask(BundleTrainTask):
     def __init__(self, path: str, conf: dict[str, str], **kwargs: Any) -> None:
         super().__init__(path, conf, **kwargs)
         self.name = os.path.basename(path)
+        self.kind = bundle_kind(path)
+        self._pretrained: str | None = None
 
     def _fetch_datalist(self, request: dict, datastore: Any) -> list[dict]:
         items = [
             d
             for d in super()._fetch_datalist(request, datastore)
-            if readable(self.name, d["image"])
+            if readable(self.kind, d["image"])
         ]
         if not items:
             raise MONAILabelException(
                 MONAILabelError.APP_ERROR,
                 f"no labelled studies for {self.name}: it trains on "
-                f"{', '.join(STUDY_EXTENSIONS[self.name])} studies with a label.",
+                f"{', '.join(STUDY_EXTENSIONS[self.kind])} studies with a label.",
             )
         logger.info("%s: training on %d labelled studies", self.name, len(items))
         return items
@@ -174,8 +191,13 @@ class MedunetTrainTask(BundleTrainTask):
             val = list(train)
         return train, val
 
+    def _load_checkpoint(self, model_pytorch: str, pretrained: bool, train_handlers: Any) -> None:
+        # the bundle's own ``pretrained`` setting loads the weights (see _update_overrides)
+        self._pretrained = model_pytorch if pretrained and os.path.exists(model_pytorch) else None
+
     def _update_overrides(self, overrides: dict) -> dict:
         overrides.update(
+            pretrained=self._pretrained,
             overwrite=True,  # each request is a new run, fine-tuned from models/model.pt
             resume=False,
             cache="none",  # corrected labels are saved under the same names

@@ -1,4 +1,4 @@
-"""Reading and writing single label images for the command line (evaluate, weightmap).
+"""Reading and writing single label images (evaluate, weight maps, the demo).
 
 Microscopy files (TIFF, PNG) go through :func:`~medunet.data.read_microscopy` (2D, or Z-stacks
 when the metadata says so); volumes (NIfTI, NRRD, MHA) through MONAI's ``LoadImage`` with
@@ -12,13 +12,24 @@ from pathlib import Path
 import numpy as np
 
 from medunet.data.io import atomic_path, split_suffix
-from medunet.data.microscopy import read_microscopy, write_microscopy_tiff
-from medunet.transforms.labels import check_label_values
+from medunet.data.microscopy import MICROSCOPY_SUFFIXES, read_microscopy, write_microscopy_tiff
 
-__all__ = ["MICROSCOPY_SUFFIXES", "VOLUME_SUFFIXES", "is_volume", "read_label_image", "write_like"]
+__all__ = [
+    "VOLUME_SUFFIXES",
+    "is_volume",
+    "read_label_image",
+    "volume_suffixes",
+    "write_like",
+]
 
-MICROSCOPY_SUFFIXES = (".tif", ".tiff", ".png")
+#: volume files read through MONAI's LoadImage (NIfTI, NRRD, MetaImage); the one list of them
 VOLUME_SUFFIXES = (".nii.gz", ".nii", ".nrrd", ".mha", ".mhd")
+
+
+def volume_suffixes(dicom_series: bool = True) -> list[str]:
+    """What the CT/MRI bundle lists as images: :data:`VOLUME_SUFFIXES`, and ``"/"`` (a
+    sub-folder is a DICOM series) when ``dicom_series``."""
+    return [*VOLUME_SUFFIXES, "/"] if dicom_series else list(VOLUME_SUFFIXES)
 
 
 def is_volume(path: str | Path) -> bool:
@@ -65,6 +76,8 @@ def read_label_image(path: str | Path) -> tuple[np.ndarray, dict]:
             f"{path}: unknown file type; label images are "
             f"{list(MICROSCOPY_SUFFIXES + VOLUME_SUFFIXES)}."
         )
+    from medunet.transforms.labels import check_label_values  # transforms import medunet.data
+
     check_label_values(array, str(path))
     return array.astype(np.int64), meta
 

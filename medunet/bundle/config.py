@@ -1,0 +1,192 @@
+"""A bundle task's config: its files, presets and overrides layered in one place.
+
+Every consumer (``medunet train``, ``infer``, ``export``, ``check``, the MONAI Label app)
+builds its config with :func:`layer_config`: the bundle's ``common.yaml`` + ``<task>.yaml``,
+then the presets of the run a model comes from (its ``run.json``), then the given presets,
+then the run's ``--set`` overrides and the given ones. ``ID=VALUE`` overrides are parsed as
+YAML values and checked against the merged config: a misspelt id or a value of the wrong
+type is a one-line error before anything runs.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from monai.bundle import ConfigParser
+
+from medunet.bundle.registry import Bundle, resolve_preset
+from medunet.bundle.runs import read_run
+
+__all__ = [
+    "LayeredConfig",
+    "layer_config",
+    "merged_config",
+    "parse_overrides",
+    "read_configs",
+    "run_setting",
+]
+
+
+def _type_name(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, (int, float)):
+        return "a number"
+    return {list: "a list like [1,2]", dict: "a mapping", str: "a string"}.get(
+        type(value), type(value).__name__
+    )
+
+
+def _compatible(old: Any, new: Any) -> bool:
+    """Whether ``new`` may replace the config's literal ``old`` (expressions: anything)."""
+    if old is None or new is None:
+        return True
+    if isinstance(old, str) and old.startswith(("$", "@", "%")):
+        return True
+    if isinstance(new, str) and new.startswith(("$", "@", "%")):
+        return True
+    if isinstance(old, bool) or isinstance(new, bool):
+        return isinstance(old, bool) and isinstance(new, bool)
+    if isinstance(old, (int, float)):
+        return isinstance(new, (int, float))
+    if isinstance(old, (list, tuple)):
+        return isinstance(new, (list, tuple))
+    if isinstance(old, dict) and "_target_" in old:
+        return True  # a component (e.g. the suffix list) may be replaced by its value
+    return isinstance(new, type(old))
+
+
+def read_configs(config_files: Sequence[Path]) -> ConfigParser:
+    """The merged (unparsed) config of ``config_files``, to look ids up in."""
+    parser = ConfigParser()
+    parser.read_config([str(f) for f in config_files])
+    return parser
+
+
+def _all_ids(config: Any, prefix: str = "") -> list[str]:
+    ids = []
+    if isinstance(config, Mapping):
+        for k, v in config.items():
+            ids.append(f"{prefix}{k}")
+            ids.extend(_all_ids(v, f"{prefix}{k}#"))
+    return ids
+
+
+def parse_overrides(items: Sequence[str], parser: ConfigParser) -> dict[str, Any]:
+    """``["ID=VALUE", ...]`` as ``{id: value}`` (VALUE read as YAML), checked against the
+    merged config in ``parser`` (:func:`read_configs`): unknown ids and values of another
+    type are refused."""
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise ValueError(
+                f"--set {item}: write ID=VALUE, e.g. --set w0=5 or --set channels=[16,32]."
+            )
+        try:
+            value = yaml.safe_load(text) if text.strip() else None
+        except yaml.YAMLError:
+            value = text
+        if isinstance(value, str):  # YAML 1.1 reads 1e-4 as a string
+            try:
+                value = float(value)
+            except ValueError:
+                pass
+        if key not in parser:
+            close = difflib.get_close_matches(key, _all_ids(parser.get()), n=3, cutoff=0.5)
+            hint = f"did you mean {' or '.join(close)}?" if close else "see the bundle's configs."
+            raise ValueError(f"--set {item}: {key!r} is not a config id of this bundle; {hint}")
+        old = parser[key]
+        if not _compatible(old, value):
+            raise ValueError(
+                f"--set {item}: {key} takes {_type_name(old)} (now {old!r}), got {value!r}."
+            )
+        out[key] = value
+    return out
+
+
+@dataclass
+class LayeredConfig:
+    """The files of a bundle task with presets, and the overrides on top of them."""
+
+    bundle: Bundle
+    task: str
+    presets: list[Path]
+    files: list[Path]
+    parser: ConfigParser  # the merged files, without the overrides
+    overrides: dict[str, Any]
+
+    def merged(self) -> dict:
+        """The whole config with the overrides applied (unparsed), e.g. to write to a file."""
+        return merged_config(self.files, self.overrides)
+
+
+def merged_config(files: Sequence[Path], overrides: Mapping[str, Any]) -> dict:
+    """``files`` merged in order with ``overrides`` (``{id: value}``) applied, unparsed."""
+    parser = read_configs(files)
+    for key, value in overrides.items():
+        parser[key] = value
+    return parser.get()
+
+
+def layer_config(
+    bundle: Bundle,
+    task: str,
+    presets: Sequence[str | Path] = (),
+    settings: Sequence[str] = (),
+    run: Mapping[str, Any] | None = None,
+) -> LayeredConfig:
+    """The config of ``bundle``'s ``task`` (``"train"``, ``"inference"``, ...).
+
+    Args:
+        presets: preset names or files, layered after the bundle's files.
+        settings: ``ID=VALUE`` overrides (checked against the merged config).
+        run: a training run's record (``run.json``): its presets come first, its overrides
+            (those ids the task's config has) before ``settings``.
+    """
+    run_presets = [Path(p) for p in (run or {}).get("presets", [])]
+    preset_files = run_presets + [
+        p for p in (resolve_preset(x) for x in presets) if p not in run_presets
+    ]
+    files = [*bundle.configs(task), *preset_files]
+    parser = read_configs(files)
+    overrides = {k: v for k, v in (run or {}).get("set", {}).items() if k in parser}
+    overrides.update(parse_overrides(settings, parser))
+    return LayeredConfig(bundle, task, preset_files, files, parser, overrides)
+
+
+def run_setting(
+    name: str,
+    model: str | Path | None = None,
+    presets: Sequence[str | Path] = (),
+    default: Any = None,
+) -> Any:
+    """A setting of a training run (the ``run.json`` beside ``model``: its overrides, then
+    its presets) or of ``presets``; ``default`` when none of them sets it.
+
+    Raises:
+        ValueError: ``model`` has no ``run.json`` beside it.
+    """
+    files, overrides = [resolve_preset(p) for p in presets], {}
+    if model is not None:
+        run = read_run(Path(model).expanduser().resolve())
+        if run is None:
+            raise ValueError(
+                f"--model {model}: no run.json beside it (is it from medunet train?); give "
+                f"the {name} setting instead."
+            )
+        files = [Path(p) for p in run.get("presets", [])] + files
+        overrides = run.get("set", {})
+    if name in overrides:
+        return overrides[name]
+    if files:
+        parser = read_configs(files)
+        if name in parser:
+            return parser[name]
+    return default

@@ -1,0 +1,125 @@
+"""Predicting files and folders with a trained bundle (what ``medunet infer`` does).
+
+Microscopy: ``OUT/<name>_labels.tif`` (instances) and ``OUT/<name>_prob.tif``; CT/MRI:
+``OUT/<name>_seg.nii.gz`` on the input's own grid and affine. A model trained by
+:func:`~medunet.bundle.run_training` brings its run's presets and overrides (``run.json``)
+and the files beside it (``postprocess.json``, ``spacing.json``), so the network and the
+processing match the training without repeating them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+from medunet.bundle.config import LayeredConfig, layer_config
+from medunet.bundle.registry import Bundle, resolve_bundle
+from medunet.bundle.runs import read_run
+from medunet.bundle.training import device_override
+from medunet.bundle.workflow import LogPolicy, run_workflow
+from medunet.data.datalist import case_name, find_images
+from medunet.data.microscopy import MICROSCOPY_SUFFIXES
+
+__all__ = ["bundle_suffixes", "list_inputs", "model_config", "run_inference"]
+
+logger = logging.getLogger(__name__)
+
+
+def bundle_suffixes(config: LayeredConfig) -> list[str]:
+    """The image extensions the bundle reads (its ``suffixes``; microscopy: TIFF and PNG)."""
+    if "suffixes" in config.parser:
+        return list(config.parser.get_parsed_content("suffixes"))
+    return list(MICROSCOPY_SUFFIXES)
+
+
+def list_inputs(inputs: Sequence[str | Path], suffixes: Sequence[str]) -> list[dict]:
+    """A datalist ``[{"image": path or [channel paths]}]`` of files and folders.
+
+    A folder contributes its images (files with ``suffixes``; with ``"/"`` among them, also
+    sub-folders as DICOM series); a folder with none of those is itself one DICOM series when
+    ``"/"`` is allowed. nnU-Net ``_0000`` channel files of one case are grouped.
+    """
+    files: list[Path] = []
+    items: list[dict] = []
+    extensions = [s for s in suffixes if s != "/"]
+    for raw in inputs:
+        path = Path(raw).expanduser()
+        if not path.exists():
+            raise ValueError(f"{raw} does not exist; give image files or folders of images.")
+        if path.is_file():
+            if not path.name.lower().endswith(tuple(extensions)):
+                raise ValueError(
+                    f"{raw}: this bundle reads {extensions} files, not "
+                    f"{path.suffix or 'files without extension'}; convert it or use the "
+                    "other bundle."
+                )
+            files.append(path)
+            continue
+        found = find_images(path, suffixes)
+        if found:
+            items.extend({"image": p[0] if len(p) == 1 else p} for p in found.values())
+        elif "/" in suffixes and any(f.is_file() for f in path.iterdir()):
+            items.append({"image": str(path)})  # the folder is one DICOM series
+        else:
+            raise ValueError(f"{raw}: no images found (extensions {extensions}).")
+    if files:
+        groups: dict[str, list[str]] = {}
+        for path in sorted(files):
+            groups.setdefault(case_name(path)[0], []).append(str(path))
+        items.extend({"image": p[0] if len(p) == 1 else p} for p in groups.values())
+    return items
+
+
+def model_config(
+    bundle: Bundle, model: Path, presets: Sequence[str | Path] = (), settings: Sequence[str] = ()
+) -> LayeredConfig:
+    """The inference config for ``model``: its run's presets and overrides, then the user's."""
+    return layer_config(bundle, "inference", presets, settings, run=read_run(model))
+
+
+def run_inference(
+    bundle: str | Path,
+    inputs: Sequence[str | Path],
+    output: str | Path,
+    model: str | Path | None = None,
+    tta: str | None = None,
+    overwrite: bool = False,
+    device: str | None = None,
+    presets: Sequence[str | Path] = (),
+    settings: Sequence[str] = (),
+    log_policy: LogPolicy | None = None,
+) -> Path:
+    """Predict every input with ``bundle`` into the folder ``output``; returns ``output``.
+
+    Raises:
+        ValueError: missing inputs, files the bundle cannot read, or no trained model (the
+            message says where it looked and how to train one).
+    """
+    bund = resolve_bundle(bundle)
+    model_path = Path(model).expanduser().resolve() if model else bund.root / "models" / "model.pt"
+    if not model_path.is_file():
+        raise ValueError(
+            f"no trained model at {model_path}; train one with `medunet train {bund.name} "
+            "--data DIR --output RUN` and pass --model RUN/models/model.pt."
+        )
+    config = model_config(bund, model_path, presets, settings)
+    datalist = list_inputs(inputs, bundle_suffixes(config))
+    out = Path(output).expanduser().resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    overrides = {
+        **config.overrides,
+        **device_override(device),
+        "bundle_root": str(bund.root),
+        "ckpt_path": str(model_path),
+        "output_dir": str(out),
+        "datalist": datalist,
+        "overwrite": overwrite,
+    }
+    if "ckpt_dir" in config.parser:  # CT/MRI: spacing.json beside the model
+        overrides["ckpt_dir"] = str(model_path.parent)
+    if tta is not None:
+        overrides["tta"] = tta
+    logger.info("predicting %d input(s) with %s and %s", len(datalist), bund.name, model_path)
+    run_workflow(config.files, overrides, bund.meta_file, log_policy=log_policy)
+    return out

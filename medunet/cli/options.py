@@ -1,0 +1,37 @@
+"""Options several sub-commands share."""
+
+from __future__ import annotations
+
+import argparse
+
+__all__ = ["add_bundle_options", "bundle_argument"]
+
+
+def bundle_argument(parser: argparse.ArgumentParser) -> None:
+    """The positional ``bundle`` argument."""
+    parser.add_argument(
+        "bundle", help="bundle folder or shipped name (unet2015_microscopy, unet2015_ct_mri)"
+    )
+
+
+def add_bundle_options(parser: argparse.ArgumentParser, device: bool = True) -> None:
+    """``--preset`` and ``--set`` (and ``--device``), shared by train, infer, export, check."""
+    parser.add_argument(
+        "--preset",
+        action="append",
+        default=[],
+        metavar="NAME|FILE",
+        help="a config layered over the bundle's (a shipped preset's name or a YAML file); "
+        "repeatable",
+    )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="ID=VALUE",
+        help="override a config id (YAML value), e.g. --set w0=5 --set channels=[16,32,64]",
+    )
+    if device:
+        parser.add_argument(
+            "--device", default=None, help="cpu, cuda or cuda:N (default: cuda if any)"
+        )

@@ -1,0 +1,189 @@
+"""The handler sets of a medunet bundle, built in one place for every bundle.
+
+Both bundles train, validate and evaluate with the same handlers in the same order (the
+order matters: the time budget decides the last epoch before validation runs, the
+checkpoint is written last). A bundle config asks for them with one ``_target_`` each, so
+the bundles stay self-contained model-zoo folders without repeating these blocks:
+
+- :func:`training_handlers`: ``train#handlers``;
+- :func:`validation_handlers`: ``validate#handlers`` (logging, previews, best model);
+- :func:`evaluation_handlers`: ``validate#handlers`` of ``evaluate.yaml``;
+- :func:`metric_handlers`: ``validate#key_metric`` and ``validate#additional_metrics``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from monai.handlers import (
+    CheckpointLoader,
+    CheckpointSaver,
+    IgniteMetricHandler,
+    LrScheduleHandler,
+    MetricsSaver,
+    StatsHandler,
+    TensorBoardStatsHandler,
+    from_engine,
+)
+
+from medunet.engines.budget import TimeBudget
+from medunet.engines.calibration import PostprocessCalibration
+from medunet.engines.checkpoint import ModelCheckpointLoader, TrainingCheckpoint
+from medunet.engines.guards import NonFiniteLossGuard
+from medunet.engines.progress import TrainingProgress
+from medunet.engines.report import PerImageScores
+from medunet.engines.tensorboard import ImagePreview, LearningRateLogger
+from medunet.engines.validation import PeriodicValidation
+
+__all__ = ["evaluation_handlers", "metric_handlers", "training_handlers", "validation_handlers"]
+
+
+def training_handlers(
+    validator: Any,
+    lr_scheduler: Any,
+    optimizer: Any,
+    summary_writer: Any,
+    ckpt_dir: str | Path,
+    save_dict: Mapping[str, Any],
+    val_interval: int = 5,
+    time_budget: float | None = None,
+    resume: bool = False,
+    overwrite: bool = False,
+    show_progress: bool = True,
+    preview_keys: Sequence[str] = ("image", "label"),
+    preview_outputs: Sequence[str] = ("pred",),
+    pretrained: str | Path | None = None,
+) -> list:
+    """The trainer's handlers, in order.
+
+    Args:
+        validator: the validation evaluator (run every ``val_interval`` epochs and last).
+        lr_scheduler: stepped once per epoch; fitted to ``time_budget`` when one is given.
+        optimizer: its learning rate goes to TensorBoard.
+        summary_writer: the run's TensorBoard writer.
+        ckpt_dir: where ``checkpoint.pt`` goes (and where ``model.pt`` is kept).
+        save_dict: what the checkpoint holds (``model``, ``optimizer``, ``lr_scheduler``).
+        time_budget: training seconds (:class:`TimeBudget`), ``None``: epochs decide.
+        resume, overwrite: :class:`TrainingCheckpoint`'s.
+        show_progress: the progress bar.
+        preview_keys, preview_outputs: what :class:`ImagePreview` draws.
+        pretrained: weights to start from (fine-tuning, e.g. MONAI Label's next round);
+            ``None`` or a missing file: the network's own initialisation.
+    """
+    ckpt_dir = Path(ckpt_dir)
+    handlers: list = []
+    if pretrained is not None and Path(pretrained).is_file() and not resume:
+        handlers.append(
+            CheckpointLoader(
+                load_path=str(pretrained), load_dict={"model": save_dict["model"]}, strict=False
+            )
+        )
+    handlers += [
+        TimeBudget(time_budget, lr_scheduler=lr_scheduler),  # before validation: last epoch
+        LrScheduleHandler(lr_scheduler=lr_scheduler, print_lr=True),
+        PeriodicValidation(validator, interval=val_interval),  # every interval and the last
+        TrainingProgress(summary_writer=summary_writer, bar=show_progress),
+        TensorBoardStatsHandler(
+            summary_writer=summary_writer,
+            tag_name="train_loss",
+            output_transform=from_engine(["loss"], first=True),
+        ),
+        LearningRateLogger(summary_writer=summary_writer, optimizer=optimizer),
+        ImagePreview(
+            summary_writer=summary_writer,
+            tag="train",
+            batch_keys=list(preview_keys),
+            output_keys=list(preview_outputs),
+            interval=val_interval,
+        ),
+        NonFiniteLossGuard(checkpoint=ckpt_dir / "checkpoint.pt"),  # NaN/Inf: stop, no save
+        TrainingCheckpoint(  # last: saves the state after the epoch
+            save_dir=ckpt_dir,
+            save_dict=dict(save_dict),
+            resume=resume,
+            overwrite=overwrite,
+            protect=("model.pt",),
+        ),
+    ]
+    return handlers
+
+
+def validation_handlers(
+    summary_writer: Any,
+    ckpt_dir: str | Path,
+    model: Any,
+    preview_keys: Sequence[str] = ("image", "label"),
+    preview_outputs: Sequence[str] = ("pred",),
+    calibration: PostprocessCalibration | None = None,
+) -> list:
+    """The validation evaluator's handlers: scores to the log and TensorBoard, previews,
+    post-processing calibration (microscopy), and ``model.pt`` at the best key metric."""
+    handlers: list = [
+        StatsHandler(iteration_log=False),
+        TensorBoardStatsHandler(summary_writer=summary_writer, iteration_log=False),
+        ImagePreview(
+            summary_writer=summary_writer,
+            tag="validation",
+            batch_keys=list(preview_keys),
+            output_keys=list(preview_outputs),
+        ),
+    ]
+    if calibration is not None:
+        handlers.append(calibration)
+    handlers.append(
+        CheckpointSaver(
+            save_dir=str(ckpt_dir),
+            save_dict={"model": model},
+            save_key_metric=True,
+            key_metric_filename="model.pt",
+        )
+    )
+    return handlers
+
+
+def evaluation_handlers(ckpt_path: str | Path, network: Any, output_dir: str | Path) -> list:
+    """``evaluate.yaml``'s handlers: load ``ckpt_path``, log per-image scores, and write
+    MONAI's ``MetricsSaver`` CSV files (per image, with file names, and summaries)."""
+    return [
+        ModelCheckpointLoader(load_path=ckpt_path, load_dict={"model": network}),
+        StatsHandler(iteration_log=False),
+        PerImageScores(),
+        MetricsSaver(
+            save_dir=str(output_dir),
+            metrics="*",
+            metric_details="*",
+            batch_transform=_image_meta,
+            summary_ops="*",
+        ),
+    ]
+
+
+def _image_meta(batch: Sequence[Mapping[str, Any]]) -> list:
+    return [item["image"].meta for item in batch]
+
+
+def metric_handlers(
+    names: Sequence[str], kind: str = "segmentation", output_keys: Sequence[str] = ("pred", "label")
+) -> dict[str, IgniteMetricHandler]:
+    """``{"val_<name>": IgniteMetricHandler}`` for each score name.
+
+    Args:
+        names: scores of :class:`~medunet.metrics.SegmentationScore` (``kind="segmentation"``:
+            ``ap50``, ``rand_error``, ...) or :class:`~medunet.metrics.VolumeScore`
+            (``kind="volume"``: ``dice`` (reported as ``val_mean_dice``), ``hd95``).
+        output_keys: the evaluator output keys of prediction and truth.
+    """
+    from medunet.metrics import SegmentationScore, VolumeScore
+
+    if kind not in ("segmentation", "volume"):
+        raise ValueError(f"kind must be 'segmentation' or 'volume', got {kind!r}.")
+    out = {}
+    for name in names:
+        metric = SegmentationScore(name) if kind == "segmentation" else VolumeScore(name)
+        label = "mean_dice" if (kind, name) == ("volume", "dice") else name
+        out[f"val_{label}"] = IgniteMetricHandler(
+            metric_fn=metric, output_transform=from_engine(list(output_keys))
+        )
+    return out
