@@ -3,11 +3,12 @@
 :func:`check_dataset` lists the cases the bundle's training would use (its own
 ``train#dataset#data`` and ``validate#dataset#data``), compares image and label headers
 (NIfTI through nibabel, TIFF through tifffile: no voxels read), then reads every case through
-the bundle's own loading and checking transforms (``SafeLoadImaged``, ``CheckImaged``,
-``CheckPaird``: unreadable files, channel counts, NaN/Inf, shapes, pixel sizes, affines,
-label values the model cannot hold). Each problem is one line naming the file and the fix;
-all of them are reported together, so a dataset is repaired in one pass, and nothing is
-written. ``medunet check`` prints them; ``medunet train`` runs the same check first.
+the bundle's own loading and checking transforms (those of its ``preprocessing_transforms``:
+``SafeLoadImaged``, ``CheckImaged``, ``CheckPaird``): unreadable files, channel counts,
+NaN/Inf, shapes, pixel sizes, affines, label values the model cannot hold. Each problem is
+one line naming the file and the fix; all of them are reported together, so a dataset is
+repaired in one pass, and nothing is written. ``medunet check`` prints them; ``medunet
+train`` runs the same check first.
 """
 
 from __future__ import annotations
@@ -103,6 +104,19 @@ def _header_problem(item: dict) -> str | None:
     return None
 
 
+def _check_transforms(parser) -> list:
+    """The bundle's loading and checking transforms (``preprocessing_transforms``), and only
+    those: the rest (resampling to a training spacing, ...) may compute or write things."""
+    items = parser["preprocessing_transforms"]
+    names = tuple(t.__name__ for t in _CHECKS)
+    chosen = [
+        parser.get_parsed_content(f"preprocessing_transforms#{i}")
+        for i, item in enumerate(items)
+        if isinstance(item, dict) and str(item.get("_target_", "")).endswith(names)
+    ]
+    return [t for t in chosen if isinstance(t, _CHECKS)]
+
+
 def _error_text(err: BaseException) -> str:
     while type(err) is RuntimeError and err.__cause__ is not None:
         err = err.__cause__  # MONAI's "applying transform" wrappers
@@ -136,8 +150,7 @@ def check_dataset(config: LayeredConfig, overrides: dict[str, Any] | None = None
         return report
     if len(training) == 1:
         report.notes.append("one labelled case: it is also the validation case")
-    steps = parser.get_parsed_content("train#deterministic_transforms")
-    checks = Compose([t for t in steps if isinstance(t, _CHECKS)])
+    checks = Compose(_check_transforms(parser))
     instances = parser["label_instances"] if "label_instances" in parser else None
     seen: set[str] = set()
     for item in [*training, *validation]:

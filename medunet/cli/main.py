@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 from medunet.cli import check, demo, evaluate, export, infer, info, train, weightmap
 from medunet.cli.logs import setup_logging
+from medunet.messages import use_cli_syntax
 
 __all__ = ["build_parser", "error_message", "main"]
 
@@ -84,6 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``medunet`` console script."""
     args = build_parser().parse_args(argv)
     setup_logging(args.verbose, args.debug)
+    use_cli_syntax()  # messages name settings as --set ID=VALUE
     try:
         return args.func(args)
     except KeyboardInterrupt:
