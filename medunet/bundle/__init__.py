@@ -25,7 +25,8 @@ from medunet.bundle.registry import (
     resolve_preset,
     shipped_path,
 )
-from medunet.bundle.runs import CONFIG_FILE, RUN_FILE, read_run, write_run
+from medunet.bundle.runs import CONFIG_FILE, LOG_FILE, RUN_FILE, read_run, write_run
+from medunet.bundle.streaming import StreamOptions, stream_microscopy, stream_volume
 from medunet.bundle.training import (
     BUDGET_MAX_EPOCHS,
     DatasetError,
@@ -39,12 +40,14 @@ __all__ = [
     "BUDGET_MAX_EPOCHS",
     "CONFIG_FILE",
     "DEMO_OUTPUTS",
+    "LOG_FILE",
     "RUN_FILE",
     "Bundle",
     "DatasetError",
     "DatasetReport",
     "LayeredConfig",
     "LogPolicy",
+    "StreamOptions",
     "bundle_dirs",
     "bundle_suffixes",
     "check_dataset",
@@ -70,6 +73,8 @@ __all__ = [
     "run_training",
     "run_workflow",
     "shipped_path",
+    "stream_microscopy",
+    "stream_volume",
     "validation_scores",
     "write_run",
 ]

@@ -61,6 +61,21 @@ def _compatible(old: Any, new: Any) -> bool:
     return isinstance(new, type(old))
 
 
+def run_preset(recorded: str) -> Path:
+    """A preset as ``run.json`` records it: a name, or a file (a shipped preset recorded by
+    an older medunet as the path of a checkout that has moved is found by its name)."""
+    path = Path(recorded)
+    if path.is_file():
+        return path.resolve()
+    try:
+        return resolve_preset(path.stem)
+    except ValueError as err:
+        raise ValueError(
+            f"the run's preset {recorded} no longer exists; restore it, or name it again with "
+            "--preset."
+        ) from err
+
+
 def read_configs(config_files: Sequence[Path]) -> ConfigParser:
     """The merged (unparsed) config of ``config_files``, to look ids up in."""
     parser = ConfigParser()
@@ -150,7 +165,7 @@ def layer_config(
         run: a training run's record (``run.json``): its presets come first, its overrides
             (those ids the task's config has) before ``settings``.
     """
-    run_presets = [Path(p) for p in (run or {}).get("presets", [])]
+    run_presets = [run_preset(p) for p in (run or {}).get("presets", [])]
     preset_files = run_presets + [
         p for p in (resolve_preset(x) for x in presets) if p not in run_presets
     ]
@@ -181,7 +196,7 @@ def run_setting(
                 f"--model {model}: no run.json beside it (is it from medunet train?); give "
                 f"the {name} setting instead."
             )
-        files = [Path(p) for p in run.get("presets", [])] + files
+        files = [run_preset(p) for p in run.get("presets", [])] + files
         overrides = run.get("set", {})
     if name in overrides:
         return overrides[name]

@@ -13,12 +13,22 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
-from medunet.bundle.config import LayeredConfig, layer_config
+import numpy as np
+from monai.bundle import ConfigParser
+
+from medunet.bundle.config import LayeredConfig, layer_config, merged_config
 from medunet.bundle.registry import Bundle, resolve_bundle
 from medunet.bundle.runs import read_run
+from medunet.bundle.streaming import (
+    StreamOptions,
+    stream_microscopy,
+    stream_volume,
+    streamed_block_size,
+)
 from medunet.bundle.training import device_override
 from medunet.bundle.workflow import LogPolicy, run_workflow
 from medunet.data.datalist import case_name, find_images
+from medunet.data.dicom import is_single_series
 from medunet.data.microscopy import MICROSCOPY_SUFFIXES
 
 __all__ = ["bundle_suffixes", "list_inputs", "model_config", "run_inference"]
@@ -37,8 +47,10 @@ def list_inputs(inputs: Sequence[str | Path], suffixes: Sequence[str]) -> list[d
     """A datalist ``[{"image": path or [channel paths]}]`` of files and folders.
 
     A folder contributes its images (files with ``suffixes``; with ``"/"`` among them, also
-    sub-folders as DICOM series); a folder with none of those is itself one DICOM series when
-    ``"/"`` is allowed. nnU-Net ``_0000`` channel files of one case are grouped.
+    sub-folders as DICOM series); a folder whose files make one DICOM series, or that holds
+    none of those, is itself one series when ``"/"`` is allowed (single ``.dcm`` files of
+    different series are images of their own). nnU-Net ``_0000`` channel files of one case
+    are grouped.
     """
     files: list[Path] = []
     items: list[dict] = []
@@ -55,6 +67,9 @@ def list_inputs(inputs: Sequence[str | Path], suffixes: Sequence[str]) -> list[d
                     "other bundle."
                 )
             files.append(path)
+            continue
+        if "/" in suffixes and is_single_series(path):
+            items.append({"image": str(path)})  # the folder's .dcm files are one series
             continue
         found = find_images(path, suffixes)
         if found:
@@ -89,8 +104,15 @@ def run_inference(
     presets: Sequence[str | Path] = (),
     settings: Sequence[str] = (),
     log_policy: LogPolicy | None = None,
+    progress: bool = True,
+    stream: StreamOptions | None = None,
 ) -> Path:
     """Predict every input with ``bundle`` into the folder ``output``; returns ``output``.
+
+    ``progress`` shows a bar over each image's tiles (or a streamed image's blocks).
+    ``stream`` (:class:`~medunet.bundle.streaming.StreamOptions`): inputs given a block
+    size, or too large to predict whole within its memory limit, are streamed block by
+    block (:mod:`medunet.bundle.streaming`); the others run through the bundle's workflow.
 
     Raises:
         ValueError: missing inputs, files the bundle cannot read, or no trained model (the
@@ -120,6 +142,53 @@ def run_inference(
         overrides["ckpt_dir"] = str(model_path.parent)
     if tta is not None:
         overrides["tta"] = tta
-    logger.info("predicting %d input(s) with %s and %s", len(datalist), bund.name, model_path)
-    run_workflow(config.files, overrides, bund.meta_file, log_policy=log_policy)
+    if "show_progress" in config.parser:
+        overrides["show_progress"] = progress
+    streamed, whole = _split_streamed(datalist, bund, config, overrides, stream or StreamOptions())
+    if streamed:
+        parser = ConfigParser(merged_config(config.files, {**overrides, "show_progress": False}))
+        run = stream_volume if bund.spatial_dims == 3 else stream_microscopy
+        for item, block in streamed:
+            logger.info("streaming %s in blocks of %d", item["image"], block)
+            run(parser, item["image"], model_path, out, block, stream or StreamOptions(),
+                overwrite=overwrite, progress=progress)  # fmt: skip
+    if whole:
+        logger.info("predicting %d input(s) with %s and %s", len(whole), bund.name, model_path)
+        run_workflow(
+            config.files, {**overrides, "datalist": whole}, bund.meta_file, log_policy=log_policy
+        )
     return out
+
+
+def _split_streamed(
+    datalist: list[dict], bundle: Bundle, config: LayeredConfig, overrides: dict, options
+) -> tuple[list[tuple[dict, int]], list[dict]]:
+    """``([(item, block size)], [items])``: the inputs to stream and those to predict whole."""
+    target = None
+    if bundle.spatial_dims == 3 and "target_spacing" in config.parser:
+        parser = ConfigParser(merged_config(config.files, overrides))
+        try:
+            target = np.asarray(parser.get_parsed_content("target_spacing"), float)
+        except Exception:  # no spacing.json beside the model: the workflow says so
+            target = None
+    streamed, whole = [], []
+    for item in datalist:
+        image = item["image"]
+        block = None
+        single = isinstance(image, str) and (Path(image).is_file() or image.endswith(".zarr"))
+        if single:
+            zoom = 1.0
+            if target is not None and image.lower().endswith((".nii", ".nii.gz")):
+                import nibabel as nib
+
+                try:
+                    spacing = np.asarray(nib.load(image).header.get_zooms()[:3], float)
+                    zoom = float(np.prod(spacing) / np.prod(target))  # at training spacing
+                except Exception:  # unreadable: the workflow's reader names the problem
+                    zoom = 1.0
+            block = streamed_block_size(image, options, bundle.spatial_dims, zoom)
+        if block is None:
+            whole.append(item)
+        else:
+            streamed.append((item, block))
+    return streamed, whole

@@ -3,7 +3,8 @@
 ``medunet train`` writes into its run folder ``run.json`` (the bundle, the presets and the
 ``--set`` overrides: what ``--resume``, ``medunet infer`` and ``export`` reuse so that the
 network matches the weights) and ``config.json`` (the whole merged config, runnable again by
-``python -m monai.bundle run --config_file RUN/config.json``).
+``python -m monai.bundle run --config_file RUN/config.json``); the command line also keeps
+the run's whole log in ``medunet.log``.
 """
 
 from __future__ import annotations
@@ -12,20 +13,36 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
-from medunet.bundle.registry import Bundle
+from medunet.bundle.registry import Bundle, list_presets
 from medunet.data.io import atomic_path
 
-__all__ = ["CONFIG_FILE", "RUN_FILE", "read_run", "write_run"]
+__all__ = ["CONFIG_FILE", "LOG_FILE", "RUN_FILE", "preset_record", "read_run", "write_run"]
 
 #: what ``medunet train`` records in its run folder: bundle, presets and overrides
 RUN_FILE = "run.json"
 #: the merged config of the run
 CONFIG_FILE = "config.json"
+#: the run's whole log (the command line writes it; tracebacks of failures included)
+LOG_FILE = "medunet.log"
+
+
+def preset_record(preset: Path) -> str:
+    """How ``run.json`` names a preset: a shipped (or ``$MEDUNET_PRESETS``) preset by its
+    name, so the run still finds it after medunet moves (a reinstall, another machine);
+    any other file by its absolute path."""
+    presets = list_presets()
+    if presets.get(preset.stem) is not None and presets[preset.stem].resolve() == preset.resolve():
+        return preset.stem
+    return str(preset.resolve())
 
 
 def write_run(run_dir: Path, bundle: Bundle, presets: Sequence[Path], overrides: dict) -> None:
     """Record bundle, presets and user overrides of a training run in ``run_dir/run.json``."""
-    record = {"bundle": str(bundle.root), "presets": [str(p) for p in presets], "set": overrides}
+    record = {
+        "bundle": bundle.name,
+        "presets": [preset_record(Path(p)) for p in presets],
+        "set": overrides,
+    }
     with atomic_path(Path(run_dir) / RUN_FILE) as tmp:
         tmp.write_text(json.dumps(record, indent=2))
 

@@ -18,7 +18,7 @@ from typing import Any
 from medunet.bundle.check import check_dataset
 from medunet.bundle.config import layer_config
 from medunet.bundle.registry import resolve_bundle
-from medunet.bundle.runs import CONFIG_FILE, read_run, write_run
+from medunet.bundle.runs import CONFIG_FILE, LOG_FILE, read_run, write_run
 from medunet.bundle.workflow import LogPolicy, run_workflow
 
 __all__ = [
@@ -162,7 +162,12 @@ def run_training(
         "training %s into %s (config: %s)", bund.name, run_dir, [str(f) for f in config.files]
     )
     run_workflow(
-        config.files, workflow_overrides, bund.meta_file, run_dir / CONFIG_FILE, log_policy
+        config.files,
+        workflow_overrides,
+        bund.meta_file,
+        run_dir / CONFIG_FILE,
+        log_policy,
+        run_dir / LOG_FILE,
     )
     model = run_dir / "models" / "model.pt"
     logger.info("model: %s", model)

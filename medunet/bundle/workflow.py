@@ -19,8 +19,8 @@ from medunet.data.io import atomic_path
 
 __all__ = ["LogPolicy", "run_workflow"]
 
-#: called once the workflow's components (and their loggers) exist
-LogPolicy = Callable[[], None]
+#: called with the run's log file (or None) once the workflow's components exist
+LogPolicy = Callable[[Path | None], None]
 
 
 def run_workflow(
@@ -29,6 +29,7 @@ def run_workflow(
     meta_file: Path | None = None,
     save_config: Path | None = None,
     log_policy: LogPolicy | None = None,
+    log_file: Path | None = None,
 ) -> ConfigWorkflow:
     """Initialise, run and finalise a bundle config with MONAI's ``ConfigWorkflow``.
 
@@ -38,7 +39,9 @@ def run_workflow(
         meta_file: the bundle's ``metadata.json``.
         save_config: where to write the merged config with the overrides (JSON, atomically),
             runnable again by ``python -m monai.bundle run --config_file``.
-        log_policy: applied after initialisation, when the bundle's loggers exist.
+        log_policy: applied after initialisation, when the bundle's loggers exist, with
+            ``log_file``.
+        log_file: where the caller's policy may keep the run's whole log (a run folder's).
 
     Returns:
         The finished workflow (its ``parser`` holds the instantiated components).
@@ -52,7 +55,7 @@ def run_workflow(
     )
     workflow.initialize()
     if log_policy is not None:
-        log_policy()
+        log_policy(log_file)
     if save_config is not None:
         with atomic_path(save_config, overwrite=True) as tmp:
             tmp.write_text(json.dumps(workflow.parser.get(), indent=2, default=str))

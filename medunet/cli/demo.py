@@ -12,8 +12,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from medunet.bundle.demo import DEFAULT_STEPS, DEMO_OUTPUTS, run_demo
+from medunet.bundle.demo import DEFAULT_TIME_BUDGET, DEMO_OUTPUTS, run_demo
 from medunet.cli.logs import cli_log_policy
+from medunet.cli.options import show_progress
 from medunet.metrics.folders import format_table
 
 __all__ = ["add_parser"]
@@ -25,7 +26,7 @@ def _run(args: argparse.Namespace) -> int:
         args.steps,
         args.overwrite,
         args.device,
-        not args.no_progress,
+        show_progress(args),
         seed=args.seed,
         time_budget=args.time_budget,
         log_policy=cli_log_policy,
@@ -55,14 +56,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--steps",
         type=int,
         default=None,
-        help=f"training tiles (default {DEFAULT_STEPS} unless --time-budget is given)",
+        help="train on this many tiles instead (the same training on every machine; "
+        "--steps 100 is a one-minute smoke run)",
     )
     p.add_argument(
         "--time-budget",
         type=float,
         default=None,
         metavar="SECONDS",
-        help="train for this long instead of a number of tiles (the quality benchmark's way)",
+        help=f"training seconds (default {DEFAULT_TIME_BUDGET:.0f} unless --steps is given: "
+        "the quality benchmark's nuclei2d run)",
     )
     p.add_argument("--seed", type=int, default=0, help="random seed of the training (default 0)")
     p.add_argument("--overwrite", action="store_true", help="replace an earlier demo's outputs")

@@ -1,7 +1,10 @@
 """``medunet infer``: a bundle's inference config on files or folders, one prediction each.
 
 Microscopy: ``OUT/<name>_labels.tif`` (instances) and ``OUT/<name>_prob.tif``; CT/MRI:
-``OUT/<name>_seg.nii.gz`` on the input's own grid and affine. A model trained by
+``OUT/<name>_seg.nii.gz`` on the input's own grid and affine. Whole slides and long volumes
+(``--block-size``, or any input whose whole-image prediction would need more than
+``--max-memory``) are streamed block by block in bounded memory, objects stitched across
+blocks; an interrupted streamed prediction continues with ``--resume``. A model trained by
 ``medunet train`` brings its run's presets, ``--set`` overrides and the files beside it
 (post-processing thresholds, spacing), so the network and processing match the training.
 """
@@ -10,15 +13,16 @@ from __future__ import annotations
 
 import argparse
 
-from medunet.bundle import run_inference
+from medunet.bundle import StreamOptions, run_inference
 from medunet.cli.logs import cli_log_policy
-from medunet.cli.options import add_bundle_options, bundle_argument
+from medunet.cli.options import add_bundle_options, bundle_argument, show_progress
 
 __all__ = ["add_parser"]
 
 EXAMPLE = """examples:
   medunet infer unet2015_microscopy cells/*.tif --model runs/cells/models/model.pt --output preds
   medunet infer unet2015_ct_mri scans/ --model runs/ct/models/model.pt --output segs --tta
+  medunet infer unet2015_microscopy slide.tif --model M --output preds --block-size 1024
 """
 
 
@@ -34,6 +38,13 @@ def _run(args: argparse.Namespace) -> int:
         presets=args.preset,
         settings=args.set,
         log_policy=cli_log_policy,
+        progress=show_progress(args),
+        stream=StreamOptions(
+            block_size=args.block_size,
+            max_memory_gb=args.max_memory,
+            resume=args.resume,
+            output_format=args.output_format,
+        ),
     )
     print(f"predictions in {out}")
     return 0
@@ -60,5 +71,33 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="test-time augmentation: flips (default when given) or rot90 (8 symmetries, 2D)",
     )
     p.add_argument("--overwrite", action="store_true", help="replace existing predictions")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--block-size",
+        type=int,
+        default=None,
+        metavar="N",
+        help="stream every input in blocks of about N pixels (2D) or slabs of N slices (3D): "
+        "bounded memory for whole slides and long volumes",
+    )
+    p.add_argument(
+        "--max-memory",
+        type=float,
+        default=2.0,
+        metavar="GB",
+        help="without --block-size, stream inputs whose whole-image prediction would need "
+        "more than this (default 2 GB)",
+    )
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue an interrupted streamed prediction from the blocks already done",
+    )
+    p.add_argument(
+        "--output-format",
+        choices=("tiff", "zarr"),
+        default="tiff",
+        help="streamed microscopy outputs: tiled BigTIFF (default) or OME-Zarr",
+    )
     add_bundle_options(p)
     p.set_defaults(func=_run)

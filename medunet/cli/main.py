@@ -9,6 +9,7 @@ traceback unless ``--debug``.
 from __future__ import annotations
 
 import argparse
+import logging
 import re
 import sys
 from collections.abc import Sequence
@@ -94,6 +95,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as err:
         if args.debug:
             raise
+        logging.getLogger(__name__).debug("the error in full", exc_info=err)  # the run's log
         print(f"medunet {args.command}: error: {error_message(err)}", file=sys.stderr)
         return 2
 

@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
-__all__ = ["add_bundle_options", "bundle_argument"]
+__all__ = ["add_bundle_options", "bundle_argument", "show_progress"]
+
+
+def show_progress(args: argparse.Namespace) -> bool:
+    """Progress bars on a terminal only (not in logs or pipes), and never with --no-progress."""
+    return not getattr(args, "no_progress", False) and sys.stderr.isatty()
 
 
 def bundle_argument(parser: argparse.ArgumentParser) -> None:

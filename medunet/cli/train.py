@@ -16,7 +16,7 @@ import argparse
 
 from medunet.bundle import run_training
 from medunet.cli.logs import cli_log_policy
-from medunet.cli.options import add_bundle_options, bundle_argument
+from medunet.cli.options import add_bundle_options, bundle_argument, show_progress
 
 __all__ = ["add_parser"]
 
@@ -40,7 +40,7 @@ def _run(args: argparse.Namespace) -> int:
         device=args.device,
         presets=args.preset,
         settings=args.set,
-        progress=not args.no_progress,
+        progress=show_progress(args),
         time_budget=args.time_budget,
         seed=args.seed,
         log_policy=cli_log_policy,

@@ -22,8 +22,9 @@ __all__ = [
     "write_like",
 ]
 
-#: volume files read through MONAI's LoadImage (NIfTI, NRRD, MetaImage); the one list of them
-VOLUME_SUFFIXES = (".nii.gz", ".nii", ".nrrd", ".mha", ".mhd")
+#: volume files read through MONAI's LoadImage (NIfTI, NRRD, MetaImage, single DICOM files:
+#: one slice or an enhanced multi-frame file); the one list of them
+VOLUME_SUFFIXES = (".nii.gz", ".nii", ".nrrd", ".mha", ".mhd", ".dcm")
 
 
 def volume_suffixes(dicom_series: bool = True) -> list[str]:

@@ -26,7 +26,7 @@ from medunet.engines.handlers import (
 )
 from medunet.engines.optim import build_optimizer
 from medunet.engines.progress import TrainingProgress
-from medunet.engines.report import PerImageScores
+from medunet.engines.report import PerImageScores, ValidationReport
 from medunet.engines.tensorboard import ImagePreview, LearningRateLogger
 from medunet.engines.validation import PeriodicValidation
 
@@ -42,6 +42,7 @@ __all__ = [
     "TimeBudget",
     "TrainingCheckpoint",
     "TrainingProgress",
+    "ValidationReport",
     "build_optimizer",
     "calibrate_postprocess",
     "ddp_network",

@@ -23,12 +23,15 @@ from pathlib import Path
 import numpy as np
 import torch
 from ignite.engine import Engine, Events
-from scipy import ndimage as ndi
 
 from medunet.data.io import atomic_path
 from medunet.engines.distributed import is_main_process
 from medunet.metrics import SCORE_NAMES, segmentation_scores
-from medunet.transforms.postprocess import remove_small_objects, seeded_instances
+from medunet.transforms.postprocess import (
+    ProbabilityToInstances,
+    remove_small_objects,
+    seeded_instances,
+)
 
 __all__ = ["PostprocessCalibration", "calibrate_postprocess"]
 
@@ -73,11 +76,11 @@ def calibrate_postprocess(
     for seed_t, mask_t in itertools.product(seed_thresholds, mask_thresholds):
         if mask_t > seed_t:
             continue
-        grown = []
-        for p in probabilities:
-            structure = ndi.generate_binary_structure(p.ndim - 1, 1)
-            interior = p[1] if border_class else 1.0 - p[0]
-            grown.append(seeded_instances(interior > seed_t, (1.0 - p[0]) > mask_t, structure))
+        rule = ProbabilityToInstances(border_class, 0, seed_threshold=seed_t, mask_threshold=mask_t)
+        grown = [
+            seeded_instances(*rule.seeds_and_mask(p), rule.structure(p.ndim - 1))
+            for p in probabilities
+        ]
         for min_size in min_sizes:
             values = [
                 segmentation_scores(remove_small_objects(g, min_size), t, [metric])[metric]

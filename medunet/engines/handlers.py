@@ -33,7 +33,7 @@ from medunet.engines.calibration import PostprocessCalibration
 from medunet.engines.checkpoint import ModelCheckpointLoader, TrainingCheckpoint
 from medunet.engines.guards import NonFiniteLossGuard
 from medunet.engines.progress import TrainingProgress
-from medunet.engines.report import PerImageScores
+from medunet.engines.report import PerImageScores, ValidationReport
 from medunet.engines.tensorboard import ImagePreview, LearningRateLogger
 from medunet.engines.validation import PeriodicValidation
 
@@ -122,6 +122,7 @@ def validation_handlers(
     post-processing calibration (microscopy), and ``model.pt`` at the best key metric."""
     handlers: list = [
         StatsHandler(iteration_log=False),
+        ValidationReport(),
         TensorBoardStatsHandler(summary_writer=summary_writer, iteration_log=False),
         ImagePreview(
             summary_writer=summary_writer,

@@ -1,4 +1,8 @@
-"""A per-image table of the evaluator's scores in the log (MONAI logs only the means)."""
+"""The evaluator's scores in the log: a line per validation, a per-image table at the end.
+
+MONAI's ``StatsHandler`` logs through ignite's engine loggers, which the command line keeps
+off the terminal; :class:`ValidationReport` writes the same scores as one medunet line.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ from pathlib import Path
 import torch
 from ignite.engine import Engine, Events
 
-__all__ = ["PerImageScores"]
+__all__ = ["PerImageScores", "ValidationReport"]
 
 logger = logging.getLogger(__name__)
 
@@ -58,3 +62,24 @@ class PerImageScores:
                 f"{k} " + " ".join(f"{float(x):.4f}" for x in v[i]) for k, v in columns.items()
             )
             logger.info("  %s: %s", name, values)
+
+
+class ValidationReport:
+    """One line per validation: every metric, and the best key metric so far."""
+
+    def attach(self, engine: Engine) -> None:
+        engine.add_event_handler(Events.EPOCH_COMPLETED, self._report)
+
+    def _report(self, engine: Engine) -> None:
+        metrics = getattr(engine.state, "metrics", None) or {}
+        if not metrics:
+            return
+        values = ", ".join(f"{k} {float(v):.4f}" for k, v in metrics.items())
+        best = getattr(engine.state, "best_metric", None)
+        key = getattr(engine.state, "key_metric_name", None)
+        best_text = (
+            f"; best {key} {float(best):.4f} at epoch {engine.state.best_metric_epoch}"
+            if key and best is not None and engine.state.best_metric_epoch > 0
+            else ""
+        )
+        logger.info("validation at epoch %d: %s%s", engine.state.epoch, values, best_text)

@@ -49,5 +49,5 @@ def tune_glibc_malloc(threshold_bytes: int = 2**31 - 1) -> bool:
     ok = bool(mallopt(_M_MMAP_THRESHOLD, threshold_bytes)) and bool(
         mallopt(_M_TRIM_THRESHOLD, threshold_bytes)
     )
-    logger.info("glibc malloc thresholds set to %d bytes: %s", threshold_bytes, ok)
+    logger.debug("glibc malloc thresholds set to %d bytes: %s", threshold_bytes, ok)
     return ok

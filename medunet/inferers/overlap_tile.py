@@ -360,11 +360,55 @@ class OverlapTileInferer(Inferer):
     ) -> torch.Tensor:
         spatial = tuple(x.shape[2:])
         plan = self.plan(spatial, network)
-        roi, offset, stride = plan["roi"], plan["offset"], plan["stride"]
         padded = mirror_pad(
             x, list(zip(plan["pad_before"], plan["pad_after"], strict=True)), self.padding_mode
         )
-        weight = torch.zeros(roi, dtype=x.dtype, device=sw_device)
+        result = self.stitch(padded, network, plan, sw_device, **kwargs)
+        crop = tuple(slice(b, b + n) for b, n in zip(plan["pad_before"], spatial, strict=True))
+        return result[(slice(None), slice(None), *crop)]
+
+    def predict_window(
+        self,
+        window: torch.Tensor,
+        network: Callable,
+        plan: dict[str, tuple[int, ...]],
+        sw_device: torch.device | None = None,
+        **kwargs,
+    ) -> torch.Tensor:
+        """:meth:`stitch` over one padded window with this inferer's test-time augmentation
+        (each flip or rotation of the window, predicted and turned back, averaged): what a
+        streamed block contributes. ``window`` ``(B, C, *w)``; returns ``(B, out_C, *w)``."""
+        x = self._check_inputs(window, network)
+        sw_device = torch.device(sw_device) if sw_device is not None else x.device
+        if self.tune_cpu_allocator and sw_device.type == "cpu":
+            _tune_allocator_once()
+        out = None
+        pairs = _tta_transforms(self.tta, x.dim() - 2)
+        for forward, inverse in pairs:
+            moved = forward(x)
+            plan_t = plan
+            if moved.shape != x.shape:  # a quarter turn swaps the first two spatial axes
+                plan_t = {k: (v[1], v[0], *v[2:]) for k, v in plan.items()}
+            pred = inverse(self.stitch(moved, network, plan_t, sw_device, **kwargs))
+            out = pred if out is None else out.add_(pred)
+        return out / len(pairs) if len(pairs) > 1 else out
+
+    def stitch(
+        self,
+        window: torch.Tensor,
+        network: Callable,
+        plan: dict[str, tuple[int, ...]],
+        sw_device: torch.device,
+        **kwargs,
+    ) -> torch.Tensor:
+        """The tiles of ``plan`` over an already padded ``window`` ``(B, C, *w)``, stitched:
+        ``(B, out_C, *w)``, where each tile's owned pixels (``offset`` .. ``offset +
+        stride`` within it) are written once. ``w`` is ``(tiles - 1) * stride + roi`` per
+        axis for some number of tiles: the whole mirrored image, or one streamed block's
+        window (:mod:`medunet.inferers.streaming`), whose tiles are then the same as the
+        whole image's."""
+        roi, offset, stride = plan["roi"], plan["offset"], plan["stride"]
+        weight = torch.zeros(roi, dtype=window.dtype, device=sw_device)
         weight[tuple(slice(o, o + s) for o, s in zip(offset, stride, strict=True))] = 1.0
 
         def process_fn(seg_tuple, win_data, importance_map):
@@ -389,18 +433,16 @@ class OverlapTileInferer(Inferer):
 
         # overlap so that MONAI's int(roi * (1 - overlap)) is exactly the stride
         overlap = [max(0.0, (r - s - 0.5) / r) for r, s in zip(roi, stride, strict=True)]
-        result = sliding_window_inference(
-            padded,
+        return sliding_window_inference(
+            window,
             roi_size=roi,
             sw_batch_size=self.sw_batch_size,
             predictor=network,
             overlap=overlap,
             mode="constant",
             sw_device=sw_device,
-            device=self.device if self.device is not None else x.device,
+            device=self.device if self.device is not None else window.device,
             progress=self.progress,
             process_fn=process_fn,
             **kwargs,
         )
-        crop = tuple(slice(b, b + n) for b, n in zip(plan["pad_before"], spatial, strict=True))
-        return result[(slice(None), slice(None), *crop)]

@@ -14,6 +14,7 @@ absent from the truth (or the reverse), Dice is 0 and HD95 NaN (no distance exis
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -80,9 +81,14 @@ class VolumeScore(CumulativeIterationMetric):
         onehot_t = torch.nn.functional.one_hot(truth[:, 0], num_classes).movedim(-1, 1).float()
         if self.name == "dice":
             return class_dice(onehot_p, onehot_t)[:, 1:]
-        return compute_hausdorff_distance(
-            onehot_p, onehot_t, include_background=False, percentile=95, spacing=spacing
-        )
+        with warnings.catch_warnings():
+            # a class missing from prediction or truth is NaN by this metric's rule (above);
+            # MONAI warns about it, and about its own deprecated internal argument
+            warnings.filterwarnings("ignore", message=".*may result in nan/inf distance")
+            warnings.filterwarnings("ignore", message=".*always_return_as_numpy")
+            return compute_hausdorff_distance(
+                onehot_p, onehot_t, include_background=False, percentile=95, spacing=spacing
+            )
 
     def aggregate(self) -> torch.Tensor:
         """Mean over images and classes, NaN (absent classes) ignored."""

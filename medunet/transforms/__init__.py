@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from medunet.transforms.augment import paper_augmentations
 from medunet.transforms.checks import CheckImaged, CheckPaird
+from medunet.transforms.degenerate import BlankImageBackgroundd, foreground_or_all, is_blank
 from medunet.transforms.elastic import (
     CoarseElastic,
     RandCoarseElastic,
@@ -40,6 +41,7 @@ from medunet.transforms.weight_map import (
 
 __all__ = [
     "INSTANCE_MODES",
+    "BlankImageBackgroundd",
     "BoundaryWeightMap",
     "BoundaryWeightMapd",
     "CheckImaged",
@@ -62,6 +64,8 @@ __all__ = [
     "class_weight_map",
     "cutoff_distance",
     "dense_displacement",
+    "foreground_or_all",
+    "is_blank",
     "label_components",
     "naive_border_term",
     "output_stem",

@@ -133,21 +133,30 @@ class ProbabilityToInstances(Transform):
                 f"ProbabilityToInstances expects ({need}+ classes, *spatial) probabilities, got "
                 f"shape {p.shape}; with border_class the network needs 3 output channels."
             )
-        structure = ndi.generate_binary_structure(p.ndim - 1, self.connectivity)
+        seeds, mask = self.seeds_and_mask(p)
+        labels = seeded_instances(seeds, mask, self.structure(p.ndim - 1))
+        labels = remove_small_objects(labels, self.min_size)
+        return convert_to_dst_type(labels[None], prob, dtype=torch.int32)[0]
+
+    def structure(self, spatial_dims: int) -> np.ndarray:
+        """The neighbourhood that connects seed pixels into one object."""
+        return ndi.generate_binary_structure(spatial_dims, self.connectivity)
+
+    def seeds_and_mask(self, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(seeds, mask)`` of probabilities ``(C, *spatial)``: objects are the connected
+        components of ``seeds`` grown over ``mask`` (:func:`seeded_instances`). Without
+        thresholds: the most likely class (without a border class the mask is the seeds:
+        no growth); with them: ``p(interior) > seed_threshold`` and ``1 - p(background) >
+        mask_threshold``."""
         if self.seed_threshold is None and self.mask_threshold is None:
             classes = p.argmax(0)
-            if self.border_class:
-                seeds = seeded_instances(classes == 1, classes > 0, structure)
-            else:
-                seeds = ndi.label(classes == 1, structure=structure)[0]
-        else:
-            foreground = 1.0 - p[0]
-            interior = p[1] if self.border_class else foreground
-            seed_t = self.seed_threshold if self.seed_threshold is not None else 0.5
-            mask_t = self.mask_threshold if self.mask_threshold is not None else seed_t
-            seeds = seeded_instances(interior > seed_t, foreground > mask_t, structure)
-        labels = remove_small_objects(seeds.astype(np.int32), self.min_size)
-        return convert_to_dst_type(labels[None], prob, dtype=torch.int32)[0]
+            seeds = classes == 1
+            return seeds, (classes > 0 if self.border_class else seeds)
+        foreground = 1.0 - p[0]  # the first two classes suffice here
+        interior = p[1] if self.border_class else foreground
+        seed_t = self.seed_threshold if self.seed_threshold is not None else 0.5
+        mask_t = self.mask_threshold if self.mask_threshold is not None else seed_t
+        return interior > seed_t, foreground > mask_t
 
 
 class ProbabilityToInstancesd(MapTransform):

@@ -1,9 +1,11 @@
 """Bad input, table-driven, through the real command line and the bundles.
 
-Each case builds a small dataset or input with one defect, runs ``medunet``, and checks exit
-code 2, one error line naming the file or option (and the fix), no traceback, and that
-nothing was written under a final name (no checkpoint, no prediction, no temp files).
-Edge cases that must *work* (constant images, images smaller than a tile) run too.
+Each case builds a small dataset or input with one defect, runs ``medunet`` and reads what a
+terminal shows (standard output and error together; every other case under a
+pseudo-terminal, the others through a pipe): exit code 2, at most three lines, no traceback,
+the last line naming the file or option and the fix, and nothing written under a final name
+(no checkpoint, no prediction, no temp files). Inputs that must *work* (constant, empty,
+one-slice, smaller than a tile) run too and give a full-size, on-grid result.
 """
 
 from __future__ import annotations
@@ -151,7 +153,7 @@ def test_bad_datalists(tmp_path, case):
     data = make_dataset(tmp_path / "data", n=2, test=False)
     items, needles = DATALISTS[case]
     proc = medunet("train", "unet2015_microscopy", "--data", _datalist(data, items),
-                   "--output", tmp_path / "run", *TINY_2D)  # fmt: skip
+                   "--output", tmp_path / "run", *TINY_2D, tty=_tty(case, DATALISTS))  # fmt: skip
     one_line_error(proc, "train", *needles)
 
 
@@ -220,6 +222,11 @@ TRAIN_CASES = {
 }
 
 
+def _tty(case, table) -> bool:
+    """Every other case of a table runs under a pseudo-terminal."""
+    return sorted(table).index(case) % 2 == 0
+
+
 @pytest.mark.parametrize(("bundle", "case"), sorted(TRAIN_CASES))
 def test_training_refuses(tmp_path, bundle, case):
     if bundle == "unet2015_ct_mri":
@@ -229,12 +236,10 @@ def test_training_refuses(tmp_path, bundle, case):
     defect, needles = TRAIN_CASES[(bundle, case)]
     defect(data)
     run = tmp_path / "run"
-    proc = medunet("train", bundle, "--data", data, "--output", run, *tiny)
+    proc = medunet("train", bundle, "--data", data, "--output", run, *tiny,
+                   tty=_tty((bundle, case), TRAIN_CASES))  # fmt: skip
     one_line_error(proc, "train", *needles)
-    assert not (run / "models" / "checkpoint.pt").exists()
-    assert not (run / "models" / "model.pt").exists()
-    if run.exists():
-        no_temp_files(run)
+    assert not run.exists()  # the dataset check refuses before anything is written
 
 
 # ---- inputs that must work ---------------------------------------------------------
@@ -259,9 +264,15 @@ def test_inference_handles_constant_and_tiny_images(tmp_path, microscopy_model, 
                "--output", tmp_path / "out"))  # fmt: skip
     labels = tifffile.imread(tmp_path / "out" / "x_labels.tif")
     assert labels.shape == image.shape
+    if image.max() == image.min():  # a blank image holds no objects
+        assert labels.max() == 0
 
 
 INFER_BAD = {
+    "multipage_tiff_wrong_page_count": (
+        lambda p: tifffile.imwrite(p, np.zeros((3, 20, 20), np.uint16), photometric="minisblack"),
+        ("x.tif",),
+    ),
     "nan_image": (
         lambda p: tifffile.imwrite(p, np.full((20, 20), np.inf, np.float32)),
         ("x.tif holds 400 NaN/Inf values", "nonfinite_value"),
@@ -284,7 +295,7 @@ def test_inference_refuses(tmp_path, microscopy_model, case):
         INFER_BAD[case][0](target)
     out = tmp_path / "out"
     proc = medunet("infer", "unet2015_microscopy", target, "--model", microscopy_model,
-                   "--output", out)  # fmt: skip
+                   "--output", out, tty=_tty(case, INFER_BAD))  # fmt: skip
     one_line_error(proc, "infer", *INFER_BAD[case][1])
     assert not out.exists() or not [p for p in out.iterdir() if p.suffix == ".tif"]
     if out.exists():
@@ -307,3 +318,75 @@ def test_unwritable_output(tmp_path, microscopy_model):
     proc = medunet("infer", "unet2015_microscopy", image, "--model", microscopy_model,
                    "--output", tmp_path / "file" / "out")  # fmt: skip
     one_line_error(proc, "infer", "file")
+
+
+# ---- CT/MRI inference: bad volumes refused, degenerate ones segmented -----------------
+
+
+@pytest.fixture(scope="module")
+def volume_model(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("ctmodel")
+    data = _nifti_dataset(root / "data")
+    ok(medunet("train", "unet2015_ct_mri", "--data", data, "--output", root / "run", *TINY_3D))
+    return root / "run" / "models" / "model.pt"
+
+
+def _nifti(path: Path, array: np.ndarray) -> None:
+    nib.save(nib.Nifti1Image(array, AFFINE), path)
+
+
+CT_INFER_BAD = {
+    "truncated_nifti": (
+        lambda p: (_nifti(p, np.ones((28, 24, 16), np.float32)), _truncate(p)),
+        ("x.nii.gz could not be read", "complete"),
+    ),
+    "empty_file": (lambda p: p.write_bytes(b""), ("x.nii.gz",)),
+    "text_named_nifti": (lambda p: p.write_text("not a volume"), ("x.nii.gz could not be read",)),
+    "nan_volume": (
+        lambda p: _nifti(p, np.full((28, 24, 16), np.nan, np.float32)),
+        ("x.nii.gz holds", "NaN/Inf", "--set nonfinite_value=0"),
+    ),
+    "four_d_volume": (
+        lambda p: _nifti(p, np.zeros((28, 24, 16, 3), np.float32)),
+        ("x.nii.gz has 3 channels", "takes 1"),
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CT_INFER_BAD))
+def test_volume_inference_refuses(tmp_path, volume_model, case):
+    target = tmp_path / "x.nii.gz"
+    CT_INFER_BAD[case][0](target)
+    out = tmp_path / "out"
+    proc = medunet("infer", "unet2015_ct_mri", target, "--model", volume_model, "--output", out,
+                   tty=_tty(case, CT_INFER_BAD))  # fmt: skip
+    one_line_error(proc, "infer", *CT_INFER_BAD[case][1])
+    assert not out.exists() or not list(out.glob("*.nii.gz"))
+    if out.exists():
+        no_temp_files(out)
+
+
+@pytest.mark.parametrize(
+    "volume",
+    [np.zeros((24, 24, 24), np.float32), np.full((24, 24, 24), 300.0, np.float32),
+     np.zeros((28, 24, 1), np.float32), np.zeros((5, 6, 4), np.float32)],
+    ids=["all_zero", "constant", "one_slice", "smaller_than_a_tile"],
+)  # fmt: skip
+def test_degenerate_volumes_give_background_on_their_own_grid(tmp_path, volume_model, volume):
+    _nifti(tmp_path / "x.nii.gz", volume)
+    ok(medunet("infer", "unet2015_ct_mri", tmp_path / "x.nii.gz", "--model", volume_model,
+               "--output", tmp_path / "out"))  # fmt: skip
+    seg = nib.load(tmp_path / "out" / "x_seg.nii.gz")
+    assert seg.shape == volume.shape and np.allclose(seg.affine, AFFINE)
+    assert np.asarray(seg.dataobj).max() == 0  # a blank scan is background
+
+
+def test_single_dicom_file_is_read_and_segmented(tmp_path, volume_model):
+    slice_ = (blocks_volume((28, 24, 16), seed=3)[:, :, 8] * 60).T[None]  # (z=1, y, x)
+    write_dicom_series(slice_, tmp_path / "series", (1.2, 1.2, 2.0), (0, 0, 0), np.eye(3))
+    single = tmp_path / "CT_small.dcm"
+    (tmp_path / "series" / "slice000.dcm").rename(single)
+    ok(medunet("infer", "unet2015_ct_mri", single, "--model", volume_model,
+               "--output", tmp_path / "out"))  # fmt: skip
+    seg = nib.load(tmp_path / "out" / "CT_small_seg.nii.gz")
+    assert seg.shape == (28, 24, 1)

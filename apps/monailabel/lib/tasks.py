@@ -40,9 +40,10 @@ __all__ = ["STUDY_EXTENSIONS", "MedunetInferTask", "MedunetTrainTask", "bundle_k
 
 logger = logging.getLogger(__name__)
 
-#: the study files each kind of bundle reads (the readers' own lists)
+#: the study files each kind of bundle reads (the readers' own lists; DICOM comes from a
+#: DICOMweb server, as a series, not as the slice files of a local folder)
 STUDY_EXTENSIONS = {
-    "unet2015_ct_mri": VOLUME_SUFFIXES,
+    "unet2015_ct_mri": tuple(s for s in VOLUME_SUFFIXES if s != ".dcm"),
     "unet2015_microscopy": MICROSCOPY_SUFFIXES,
 }
 

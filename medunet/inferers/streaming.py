@@ -1,0 +1,112 @@
+"""Overlap-tile inference of images larger than memory: one block at a time, same tiles.
+
+Overlap-tile inference already splits an image into tiles that each own the output pixels
+where their context is complete (:class:`~medunet.inferers.OverlapTileInferer`). A
+:class:`StreamGrid` groups those very tiles into blocks (a whole number of tiles per axis)
+and gives, for each block, the window of the image its tiles read: the block grown by the
+network's halo, mirrored beyond the image's borders exactly as the whole image is mirrored.
+:func:`predict_block` runs the block's tiles over that window. The tiles, their inputs and
+so their outputs are the whole-image prediction's; only the order of the work changes, and
+only one block's window and output are in memory at a time.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from medunet.inferers.overlap_tile import OverlapTileInferer
+
+__all__ = ["StreamGrid", "predict_block"]
+
+
+@dataclass(frozen=True)
+class StreamGrid:
+    """Blocks of whole tiles over an image.
+
+    Attributes:
+        shape: the image's spatial shape.
+        plan: the whole image's tile plan (:meth:`OverlapTileInferer.plan`).
+        block: block size per axis, a multiple of the tile stride.
+    """
+
+    shape: tuple[int, ...]
+    plan: dict
+    block: tuple[int, ...]
+
+    @classmethod
+    def create(
+        cls,
+        inferer: OverlapTileInferer,
+        network: Callable,
+        shape: Sequence[int],
+        block_size: int | Sequence[int],
+    ) -> StreamGrid:
+        """The grid for ``shape`` with blocks of about ``block_size`` pixels per axis,
+        rounded to whole tiles (at least one)."""
+        shape = tuple(int(n) for n in shape)
+        plan = inferer.plan(shape, network)
+        sizes = [block_size] * len(shape) if isinstance(block_size, int) else list(block_size)
+        if len(sizes) != len(shape) or any(int(b) < 1 for b in sizes):
+            raise ValueError(f"block size {block_size} needs a positive size per axis.")
+        block = tuple(
+            max(1, round(int(b) / s)) * s for b, s in zip(sizes, plan["stride"], strict=True)
+        )
+        return cls(shape, plan, block)
+
+    @property
+    def counts(self) -> tuple[int, ...]:
+        """Blocks per axis."""
+        return tuple(math.ceil(n / b) for n, b in zip(self.shape, self.block, strict=True))
+
+    def __len__(self) -> int:
+        return math.prod(self.counts)
+
+    def blocks(self) -> Iterator[tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]]:
+        """``(index, start, stop)`` of every block, row-major (the last axis fastest)."""
+        for flat in range(len(self)):
+            index = tuple(int(i) for i in np.unravel_index(flat, self.counts))
+            start = tuple(i * b for i, b in zip(index, self.block, strict=True))
+            stop = tuple(
+                min(s + b, n) for s, b, n in zip(start, self.block, self.shape, strict=True)
+            )
+            yield index, start, stop
+
+    def window(
+        self, start: Sequence[int], stop: Sequence[int]
+    ) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        """``(window start, window size)`` in image coordinates: what the tiles owning
+        ``[start, stop)`` read (it reaches beyond the image where the block is at a border:
+        read it mirrored, as the whole image is)."""
+        roi, offset, stride = self.plan["roi"], self.plan["offset"], self.plan["stride"]
+        w_start, w_size = [], []
+        for s, e, r, o, st in zip(start, stop, roi, offset, stride, strict=True):
+            tiles = math.ceil((e - s) / st)
+            w_start.append(s - o)
+            w_size.append((tiles - 1) * st + r)
+        return tuple(w_start), tuple(w_size)
+
+
+def predict_block(
+    inferer: OverlapTileInferer,
+    network: Callable,
+    grid: StreamGrid,
+    window: torch.Tensor,
+    start: Sequence[int],
+    stop: Sequence[int],
+    sw_device: torch.device | str | None = None,
+) -> torch.Tensor:
+    """The network's output ``(1, out_C, *(stop - start))`` for one block.
+
+    Args:
+        window: ``(1, C, *size)`` the block's window (:meth:`StreamGrid.window`), normalised
+            as the network expects.
+    """
+    out = inferer.predict_window(window, network, grid.plan, sw_device)
+    offset = grid.plan["offset"]
+    core = tuple(slice(o, o + (e - s)) for o, s, e in zip(offset, start, stop, strict=True))
+    return out[(slice(None), slice(None), *core)]
