@@ -181,8 +181,46 @@ def label(argv: list[str]) -> int:
         cmd += ["--conf", key, value]
     env = dict(os.environ, MONAI_LABEL_TRACKING_ENABLED="false")
     print("+ " + " ".join(shlex.quote(str(c)) for c in cmd), flush=True)
-    os.execve(str(py), [str(c) for c in cmd], env)
-    return 0
+    return serve(cmd, env)
+
+
+#: seconds the server (and its training or inference processes) get to stop after a signal
+STOP_GRACE_S = 5.0
+
+
+def serve(cmd: list, env: dict) -> int:
+    """Run the server in a process group of its own; SIGTERM or SIGINT here stop the whole
+    group (the server and any training or inference process it started) within
+    ``STOP_GRACE_S`` seconds, then kill what is left. Models are written atomically, so an
+    interrupted training leaves the previous ``model.pt`` as it was."""
+    import signal
+    import time
+
+    proc = subprocess.Popen([str(c) for c in cmd], env=env, start_new_session=True)
+    stopping: dict[str, float] = {}
+
+    def stop(signum, frame) -> None:  # only flags and signals: the loop below waits
+        if "at" not in stopping:
+            print(f"dev.py label: stopping the server ({signal.Signals(signum).name})",
+                  flush=True)  # fmt: skip
+            stopping["at"] = time.monotonic()
+            _signal_group(proc.pid, signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    while proc.poll() is None:
+        if "at" in stopping and time.monotonic() - stopping["at"] > STOP_GRACE_S:
+            _signal_group(proc.pid, signal.SIGKILL)
+        time.sleep(0.2)
+    _signal_group(proc.pid, signal.SIGKILL)  # training or inference processes left over
+    return 0 if "at" in stopping else proc.returncode
+
+
+def _signal_group(pgid: int, signum: int) -> None:
+    try:
+        os.killpg(pgid, signum)
+    except (ProcessLookupError, PermissionError):
+        pass
 
 
 def lint(py: Path) -> int:

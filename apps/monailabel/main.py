@@ -22,9 +22,9 @@ import logging
 import shutil
 from pathlib import Path
 
+from lib.datastore import MedunetDatastore
 from lib.tasks import STUDY_EXTENSIONS, MedunetInferTask, MedunetTrainTask, bundle_kind
 from monai.bundle import ConfigParser
-from monailabel.datastore.local import LocalDatastore
 from monailabel.interfaces.app import MONAILabelApp
 from monailabel.interfaces.datastore import Datastore
 from monailabel.interfaces.tasks.infer_v2 import InferTask
@@ -95,7 +95,7 @@ class MedunetApp(MONAILabelApp):
 
     def init_datastore(self) -> Datastore:
         extensions = sorted({f"*{e}" for exts in STUDY_EXTENSIONS.values() for e in exts})
-        return LocalDatastore(self.studies, extensions=extensions, auto_reload=True)
+        return MedunetDatastore(self.studies, extensions=extensions, auto_reload=True)
 
     def init_infers(self) -> dict[str, InferTask]:
         tasks = {

@@ -5,6 +5,7 @@ from __future__ import annotations
 from medunet.engines.budget import TimeBudget
 from medunet.engines.calibration import PostprocessCalibration, calibrate_postprocess
 from medunet.engines.checkpoint import (
+    BestModelSaver,
     ModelCheckpointLoader,
     TrainingCheckpoint,
     rng_state,
@@ -31,6 +32,7 @@ from medunet.engines.tensorboard import ImagePreview, LearningRateLogger
 from medunet.engines.validation import PeriodicValidation
 
 __all__ = [
+    "BestModelSaver",
     "ImagePreview",
     "LearningRateLogger",
     "ModelCheckpointLoader",

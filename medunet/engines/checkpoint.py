@@ -158,6 +158,45 @@ class TrainingCheckpoint:
         logger.info("checkpoint saved: %s (epoch %d)", self.path, engine.state.epoch)
 
 
+class BestModelSaver:
+    """Save the network as ``model.pt`` whenever the evaluator's key metric improves,
+    atomically: a run stopped mid-write (Ctrl-C, SIGTERM, a full disk) leaves the previous
+    ``model.pt`` as it was, never a truncated one. MONAI's ``CheckpointSaver`` writes the
+    file in place.
+
+    Args:
+        save_dir: the run's ``models`` folder.
+        network: the (unwrapped) network whose ``state_dict`` is saved.
+        filename: the model file's name.
+
+    Attach it to the validation evaluator (after MONAI's key-metric comparison, which the
+    evaluator itself registers first).
+    """
+
+    def __init__(self, save_dir: str | Path, network: torch.nn.Module, filename: str = "model.pt"):
+        self.path = Path(save_dir) / filename
+        self.network = network
+
+    def attach(self, engine: Engine) -> None:
+        engine.add_event_handler(Events.EPOCH_COMPLETED, self)
+
+    def __call__(self, engine: Engine) -> None:
+        if getattr(engine.state, "best_metric_epoch", -1) != engine.state.epoch:
+            return
+        if not is_main_process():
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(self.path) as tmp:
+            torch.save(self.network.state_dict(), tmp)
+        logger.info(
+            "best model saved: %s (%s %.4f at epoch %d)",
+            self.path,
+            engine.state.key_metric_name,
+            float(engine.state.best_metric),
+            engine.state.epoch,
+        )
+
+
 class ModelCheckpointLoader(CheckpointLoader):
     """MONAI's ``CheckpointLoader`` that says where it looked when the model is missing."""
 

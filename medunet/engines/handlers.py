@@ -19,7 +19,6 @@ from typing import Any
 
 from monai.handlers import (
     CheckpointLoader,
-    CheckpointSaver,
     IgniteMetricHandler,
     LrScheduleHandler,
     MetricsSaver,
@@ -30,7 +29,7 @@ from monai.handlers import (
 
 from medunet.engines.budget import TimeBudget
 from medunet.engines.calibration import PostprocessCalibration
-from medunet.engines.checkpoint import ModelCheckpointLoader, TrainingCheckpoint
+from medunet.engines.checkpoint import BestModelSaver, ModelCheckpointLoader, TrainingCheckpoint
 from medunet.engines.guards import NonFiniteLossGuard
 from medunet.engines.progress import TrainingProgress
 from medunet.engines.report import PerImageScores, ValidationReport
@@ -119,7 +118,8 @@ def validation_handlers(
     calibration: PostprocessCalibration | None = None,
 ) -> list:
     """The validation evaluator's handlers: scores to the log and TensorBoard, previews,
-    post-processing calibration (microscopy), and ``model.pt`` at the best key metric."""
+    post-processing calibration (microscopy), and ``model.pt`` at the best key metric
+    (written atomically: :class:`~medunet.engines.BestModelSaver`)."""
     handlers: list = [
         StatsHandler(iteration_log=False),
         ValidationReport(),
@@ -133,14 +133,7 @@ def validation_handlers(
     ]
     if calibration is not None:
         handlers.append(calibration)
-    handlers.append(
-        CheckpointSaver(
-            save_dir=str(ckpt_dir),
-            save_dict={"model": model},
-            save_key_metric=True,
-            key_metric_filename="model.pt",
-        )
-    )
+    handlers.append(BestModelSaver(save_dir=ckpt_dir, network=model))  # atomic model.pt
     return handlers
 
 

@@ -94,6 +94,9 @@ def _request(method: str, url: str, body: dict | None = None, timeout: float = 3
 @pytest.fixture
 def server(tmp_path):
     studies = _studies(tmp_path / "studies")
+    outside_volume = tmp_path / "secret.nii.gz"
+    outside_volume.write_bytes((studies / "vol2.nii.gz").read_bytes())
+    (studies / "link.nii.gz").symlink_to(outside_volume)  # a study that leads elsewhere
     port = _free_port()
     log = open(tmp_path / "server.log", "w+")
     cmd = [sys.executable, str(ROOT / "scripts" / "dev.py"), "label", "--studies", str(studies),
@@ -116,18 +119,25 @@ def server(tmp_path):
             log.seek(0)
             pytest.fail(f"server did not start in {STARTUP_S} s:\n{log.read()[-5000:]}")
         time.sleep(2)
+    server_pid = int(
+        subprocess.run(
+            ["pgrep", "-P", str(proc.pid)], capture_output=True, text=True
+        ).stdout.split()[0]
+    )
     yield {
         "base": base,
         "proc": proc,
+        "server_pid": server_pid,
         "log": log,
         "models": tmp_path / "models",
         "studies": studies,
     }
-    os.kill(proc.pid, signal.SIGTERM)  # stopped by its PID
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    if proc.poll() is None:
+        os.kill(proc.pid, signal.SIGTERM)  # stopped by its PID
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
     log.close()
 
 
@@ -190,6 +200,84 @@ def test_serve_infer_train_reinfer(server, tmp_path):
     assert "Reload model from cache" in server["log"].read()
     status, body = _request("GET", f"{base}/info/")
     assert json.loads(body)["models"]["unet2015_microscopy"]["trained"] is True
+
+
+def _upload(method: str, url: str, name: str, payload: bytes) -> tuple[int, bytes]:
+    """A multipart file upload (MONAI Label's datastore endpoints take form files: ``file``
+    for an image, ``label`` for a label)."""
+    boundary = "medunetboundary"
+    field = "label" if "/datastore/label" in url else "file"
+    body = (
+        (
+            f"--{boundary}\r\nContent-Disposition: form-data; "
+            f'name="{field}"; filename="{name}"\r\n'
+            "Content-Type: application/octet-stream\r\n\r\n"
+        ).encode()
+        + payload
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    req = urllib.request.Request(url, data=body, method=method)
+    req.add_header("Content-Type", f"multipart/form-data; boundary={boundary}")
+    try:
+        with urllib.request.urlopen(req, timeout=60) as resp:
+            return resp.status, resp.read()
+    except urllib.error.HTTPError as err:
+        return err.code, err.read()
+
+
+def test_datastore_refuses_names_that_leave_the_studies(server, tmp_path):
+    base, studies = server["base"], server["studies"]
+    volume = (studies / "vol2.nii.gz").read_bytes()
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    for url in (
+        f"{base}/datastore/image?image=../outside/evil",
+        f"{base}/datastore/image?image=%2Ftmp%2Fevil",
+        f"{base}/datastore/label?image=vol2&tag=..%2F..%2Foutside",
+        f"{base}/datastore/label?image=..%2Fvol2&tag=final",
+    ):
+        status, body = _upload("PUT", url, "x.nii.gz", volume)
+        assert status == 400, (url, status, body[-300:])
+        assert b"not a plain name" in body, body[-300:]
+    for url in (f"{base}/datastore/image?image=..%2Fstudies%2Fvol2",
+                f"{base}/datastore/label?label=..%2Fvol0&tag=final"):  # fmt: skip
+        status, body = _request("GET", url)
+        assert status == 400, (url, status, body[-300:])
+    status, body = _request("GET", f"{base}/datastore/image?image=link")
+    assert status == 400 and b"outside the studies folder" in body, body[-300:]
+    assert list(outside.iterdir()) == [] and not Path("/tmp/evil.nii.gz").exists()
+    status, _ = _request("GET", f"{base}/datastore/image?image=vol2")  # a plain name works
+    assert status == 200
+
+
+def test_sigterm_during_training_stops_everything_and_keeps_the_model(server):
+    import torch
+
+    base, proc = server["base"], server["proc"]
+    _train(base, "unet2015_ct_mri")
+    model = server["models"] / "unet2015_ct_mri" / "models" / "model.pt"
+    status, body = _request(
+        "POST", f"{base}/train/unet2015_ct_mri",  # in the background: a long run
+        body={"max_epochs": 500, "device": "cpu", "val_split": 0.5},
+    )  # fmt: skip
+    assert status == 200, body[-2000:]
+    group = os.getpgid(server["server_pid"])
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # until the training process is running
+        children = subprocess.run(["pgrep", "-g", str(group)], capture_output=True, text=True)
+        if len(children.stdout.split()) >= 2:
+            break
+        time.sleep(0.5)
+    time.sleep(3)
+    start = time.monotonic()
+    os.kill(proc.pid, signal.SIGTERM)
+    proc.wait(timeout=30)
+    stopped = time.monotonic() - start
+    assert stopped <= 10, stopped
+    left = subprocess.run(["pgrep", "-g", str(group)], capture_output=True, text=True)
+    assert left.stdout.strip() == "", left.stdout  # no server, no training process left
+    state = torch.load(model, map_location="cpu", weights_only=True)  # still a whole model
+    assert isinstance(state, dict) and state
 
 
 def _rss_kib(pid: int) -> int:

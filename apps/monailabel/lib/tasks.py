@@ -136,6 +136,21 @@ class MedunetInferTask(BundleInferTask):
             post += [SqueezeDimd(keys="pred", dim=0), Transposed(keys="pred", indices=(1, 0))]
         return post
 
+    def pre_transforms(self, data: Any = None) -> Sequence[Any]:
+        # the bundles' preprocessing is shared with training, where it reads the label too
+        # (allow_missing_keys); MONAI Label swaps the loaders for its own, which would look
+        # for a label: keep the image key only
+        kept = []
+        for transform in super().pre_transforms(data):
+            keys = getattr(transform, "keys", None)
+            if keys is not None and "label" in keys:
+                keys = tuple(k for k in keys if k != "label")
+                if not keys:
+                    continue
+                transform.keys = keys
+            kept.append(transform)
+        return kept
+
     def run_pre_transforms(self, data: dict, transforms: Sequence[Any]) -> dict:
         # MONAI's Spacingd updates every "image_*" entry as a meta dict; MONAI Label's
         # "image_path" string is none: keep it aside while the transforms run
