@@ -66,6 +66,7 @@ from monai.transforms import (
 )
 from monai.utils import set_determinism
 
+from medunet.bundle import resolve_bundle
 from medunet.data import write_hemisphere_split
 from medunet.transforms import BoundaryWeightMapd, InstanceToSemanticd
 
@@ -78,7 +79,7 @@ MODES = ("bilinear", "nearest", "bilinear")
 
 def bundle_dataset(data: list[dict], cache_dir: str, bundle: str = "unet2015_microscopy", **kw):
     parser = ConfigParser()
-    parser.read_config(str(ROOT / "bundles" / bundle / "configs/train.yaml"))
+    parser.read_config([str(f) for f in resolve_bundle(bundle).configs("train")])
     parser["train#dataset#data"] = data
     parser["cache_dir"] = cache_dir
     parser["bundle_root"] = cache_dir

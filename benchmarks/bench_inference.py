@@ -12,7 +12,7 @@ MONAI, which needs outputs the size of its window):
    not the image, apart from the image-sized input/output buffers;
 4. 3D: the same for a 192^3 volume, UNet2015 channels (8, 16, 32, 64), ours valid and
    same-with-crop vs MONAI roi 96;
-5. the CT/MRI bundle's default inference (``bundles/unet2015_ct_mri/configs/inference.yaml``:
+5. the CT/MRI bundle's default inference (its ``common.yaml`` + ``inference.yaml``:
    its network, same-padded channels 32..256, and its inferer) on a 192^3 volume vs MONAI
    ``sliding_window_inference`` with the same network, roi 96, overlap 0.5 gaussian (the model
    zoo's and nnU-Net's setting) and overlap 0.25 (``--ct-mri-only`` runs just this).
@@ -158,14 +158,13 @@ def memory(roi: int) -> None:
 
 def compare_ct_mri_bundle(size: tuple[int, ...] = (192, 192, 192), roi: int = 96) -> None:
     """The CT/MRI bundle's own network and inferer vs MONAI's sliding window (same network)."""
-    from pathlib import Path
-
     from monai.bundle import ConfigParser
+
+    from medunet.bundle import resolve_bundle
 
     torch.manual_seed(0)
     parser = ConfigParser()
-    config = Path(__file__).resolve().parents[1] / "bundles/unet2015_ct_mri/configs/inference.yaml"
-    parser.read_config(str(config))
+    parser.read_config([str(f) for f in resolve_bundle("unet2015_ct_mri").configs("inference")])
     net = parser.get_parsed_content("network_def").eval()
     inferer = parser.get_parsed_content("inferer")
     inferer.progress = False

@@ -175,28 +175,28 @@ def _medunet_run_info(run: Path) -> dict:
     return info
 
 
-def run_monai(ds: Dataset, data: Path, out: Path, seed: int, budget: float, device) -> dict:
-    cmd = [sys.executable, str(ROOT / "benchmarks" / "stock_monai.py"), "--data", str(data),
-           "--output", str(out / "pred"), "--budget", str(budget), "--seed", str(seed),
-           "--dims", str(ds.dims), "--num-classes", "3" if ds.dims == 3 else "2"]  # fmt: skip
+def _peer(script: str, extra: list[str], out: Path, budget: float, device, slack: float) -> dict:
+    """Run a peer's script (``benchmarks/<script>``); its wall time and ``train.json``."""
+    cmd = [sys.executable, str(ROOT / "benchmarks" / script), "--output", str(out / "pred"),
+           "--budget", str(budget), *extra]  # fmt: skip
     if device:
         cmd += ["--device", device]
-    wall = _run(cmd, out / "log.txt", 4 * budget + 900)
+    wall = _run(cmd, out / "log.txt", 4 * budget + slack)
     info = json.loads((out / "pred" / "train.json").read_text())
     (out / "pred" / "train.json").unlink()
     return {"wall_seconds": wall, "pred": out / "pred", **info}
+
+
+def run_monai(ds: Dataset, data: Path, out: Path, seed: int, budget: float, device) -> dict:
+    extra = ["--data", str(data), "--seed", str(seed), "--dims", str(ds.dims),
+             "--num-classes", "3" if ds.dims == 3 else "2"]  # fmt: skip
+    return _peer("stock_monai.py", extra, out, budget, device, 900)
 
 
 def run_nnunet(ds: Dataset, data: Path, out: Path, seed: int, budget: float, device) -> dict:
-    cmd = [sys.executable, str(ROOT / "benchmarks" / "nnunet_v2.py"), "--data", str(data),
-           "--output", str(out / "pred"), "--work", str(out / "nnunet"), "--budget",
-           str(budget), "--seed", str(seed), "--dims", str(ds.dims)]  # fmt: skip
-    if device:
-        cmd += ["--device", device]
-    wall = _run(cmd, out / "log.txt", 4 * budget + 1800)
-    info = json.loads((out / "pred" / "train.json").read_text())
-    (out / "pred" / "train.json").unlink()
-    return {"wall_seconds": wall, "pred": out / "pred", **info}
+    extra = ["--data", str(data), "--work", str(out / "nnunet"), "--seed", str(seed),
+             "--dims", str(ds.dims)]  # fmt: skip
+    return _peer("nnunet_v2.py", extra, out, budget, device, 1800)
 
 
 SYSTEMS = {"medunet": run_medunet, "monai": run_monai, "nnunet": run_nnunet}
@@ -267,7 +267,8 @@ def report(results: dict, budgets: dict, info: dict, seeds: list[int]) -> str:
             if "skipped" in runs:
                 lines.append(f"| {system} | skipped: {runs['skipped']} |")
                 continue
-            cells = [system]
+            cells = [f"{system} ({runs.get('date', info['date'])})" if runs.get("date") not in
+                     (None, info["date"]) else system]  # fmt: skip
             for m in ds.metrics:
                 mean, std = runs["summary"][m]
                 cells.append(f"{mean:.4f} +- {std:.4f}" if not math.isnan(mean) else "nan")
@@ -298,6 +299,11 @@ def main() -> int:
     parser.add_argument("--shared", type=Path, default=SHARED, help="the real data folder")
     parser.add_argument("--work", type=Path, default=ROOT / "runs" / "bench_quality")
     parser.add_argument("--results", type=Path, default=RESULTS, help="where quality.json/.md go")
+    parser.add_argument(
+        "--update",
+        action="store_true",
+        help="keep the other datasets of an existing quality.json (re-run one dataset)",
+    )
     args = parser.parse_args()
     seeds = (
         list(range(1, int(args.seeds) + 1))
@@ -342,7 +348,15 @@ def main() -> int:
                 print(f"{name} / {system} / seed {seed}: {shown} "
                       f"({run['wall_seconds']:.0f} s)", flush=True)  # fmt: skip
             summary = {m: summarise([r["scores"][m] for r in runs]) for m in ds.metrics}
-            results[name][system] = {"runs": runs, "summary": summary}
+            results[name][system] = {"runs": runs, "summary": summary, "date": info["date"]}
+    previous = args.results / "quality.json"
+    if args.update and previous.is_file():
+        old = json.loads(previous.read_text())
+        for name, systems_run in old["results"].items():
+            if name not in results:
+                results[name] = systems_run
+                budgets[name] = old["budgets"][name]
+        results = {n: results[n] for n in DATASETS if n in results}
     text = report(results, budgets, info, seeds)
     print("\n" + text)
     args.results.mkdir(parents=True, exist_ok=True)

@@ -229,7 +229,9 @@ def stream_microscopy(
     work = _work_dir(out, stem, _fingerprint(path, model, settings), options.resume, overwrite)
     if not np.issubdtype(source.dtype, np.integer) and parser["nonfinite_value"] is None:
         _check_finite(source, path)
-    scale = percentiles(source, q)  # (C, 2): the whole image's, as the in-memory path
+    stats = percentiles(source, [*q, 0.0, 100.0])  # the whole image's, as in memory
+    scale = stats[:, :2]
+    blank = bool(np.all(stats[:, 2] == stats[:, 3]))  # no contrast: all background
     grid = StreamGrid.create(inferer, network, source.shape, block_size)
     margin = min(options.margin, grid.block[0], grid.block[1])
     instances = BlockInstances(rule, margin)
@@ -267,7 +269,7 @@ def stream_microscopy(
     for r in range(labelled_upto + 1, rows + 1):
         if r < rows and not prob_file(r).is_file():
             stripe = _predict_stripe(
-                source, grid, r, network, inferer, scale, device, bar, channels
+                source, grid, r, network, inferer, scale, device, bar, channels, blank
             )
             _save(prob_file(r), prob=stripe)
             probs[r] = stripe
@@ -335,9 +337,17 @@ def _normalise(window: np.ndarray, scale: np.ndarray) -> torch.Tensor:
     return ((x - lo) / span)[None]
 
 
-def _predict_stripe(source, grid, r, network, inferer, scale, device, bar, channels):
+def _predict_stripe(source, grid, r, network, inferer, scale, device, bar, channels, blank):
     """Softmax probabilities ``(channels, rows, W)`` of stripe ``r`` (one row of blocks);
-    ``channels``: how many of the first classes to keep (``None``: all)."""
+    ``channels``: how many of the first classes to keep (``None``: all). A ``blank`` image
+    (no contrast) is background everywhere, as in the whole-image path."""
+    if blank:
+        rows = min(grid.block[0], grid.shape[0] - r * grid.block[0])
+        out_channels = channels or int(network.out_channels)
+        stripe = np.zeros((out_channels, rows, grid.shape[1]), np.float32)
+        stripe[0] = 1.0
+        bar.update(grid.counts[1])
+        return stripe
     stripe = None
     with torch.no_grad():
         for index, start, stop in grid.blocks():

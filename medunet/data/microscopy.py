@@ -140,7 +140,7 @@ def _to_channel_first(
         if array.shape[zi] != 1:
             raise ValueError(
                 f"{path}: a Z-stack of {array.shape[zi]} slices, but the bundle is 2D; "
-                "set spatial_dims: 3 (configs/microscopy_3d.yaml) or save single slices."
+                "set spatial_dims: 3 (the microscopy_3d preset) or save single slices."
             )
         array, spatial = array.take(0, axis=zi), spatial.replace("Z", "")
     if spatial_dims == 3 and "Z" not in spatial:

@@ -54,6 +54,7 @@ def calibrate_postprocess(
     seed_thresholds: Sequence[float] = SEED_THRESHOLDS,
     mask_thresholds: Sequence[float] = MASK_THRESHOLDS,
     min_sizes: Sequence[int] = (15,),
+    tolerance: float = 0.0,
 ) -> dict:
     """The seed/mask thresholds and minimum size with the best mean ``metric``.
 
@@ -63,16 +64,24 @@ def calibrate_postprocess(
         metric: a score of :data:`~medunet.metrics.SCORE_NAMES` (its direction is known).
         border_class: channel 2 is the touching-border class (seeds from ``p(interior)``).
         seed_thresholds, mask_thresholds, min_sizes: the grid (mask <= seed only).
+        tolerance: choose the *highest seed threshold* whose score is within this fraction
+            of the best one's distance from perfect (0: the best score, the first in grid
+            order on a tie; 0.2: an error of up to 1.2 times the best, or an AP missing up
+            to 1.2 times as much), then its best mask threshold and size. A few validation images rank nearby thresholds by
+            chance; a higher seed threshold is the safe side where merged objects cost most
+            (EM membranes with gaps: one merge joins two whole cells).
 
     Returns:
         ``{"seed_threshold", "mask_threshold", "min_size", "metric", "score", "images"}``.
     """
+    if tolerance < 0:
+        raise ValueError(f"tolerance must be >= 0, got {tolerance}.")
     if metric not in SCORE_NAMES:
         raise ValueError(f"unknown metric {metric!r}; choose from {sorted(SCORE_NAMES)}.")
     if not probabilities or len(probabilities) != len(truths):
         raise ValueError("calibration needs one truth per probability map, and at least one.")
     higher = SCORE_NAMES[metric]
-    best: dict | None = None
+    scored: list[dict] = []
     for seed_t, mask_t in itertools.product(seed_thresholds, mask_thresholds):
         if mask_t > seed_t:
             continue
@@ -87,20 +96,29 @@ def calibrate_postprocess(
                 for g, t in zip(grown, truths, strict=True)
             ]
             score = float(np.nanmean(values)) if not all(map(math.isnan, values)) else math.nan
-            if math.isnan(score):
-                continue
-            if best is None or (score > best["score"] if higher else score < best["score"]):
-                best = {
-                    "seed_threshold": float(seed_t),
-                    "mask_threshold": float(mask_t),
-                    "min_size": int(min_size),
-                    "metric": metric,
-                    "score": score,
-                    "images": len(probabilities),
-                }
-    if best is None:
+            if not math.isnan(score):
+                scored.append(
+                    {
+                        "seed_threshold": float(seed_t),
+                        "mask_threshold": float(mask_t),
+                        "min_size": int(min_size),
+                        "metric": metric,
+                        "score": score,
+                        "images": len(probabilities),
+                    }
+                )
+    if not scored:
         raise ValueError(f"no threshold gave a finite {metric} on the validation images.")
-    return best
+
+    def loss(item: dict) -> float:  # distance from a perfect score
+        return 1.0 - item["score"] if higher else item["score"]
+
+    if tolerance == 0:
+        return min(scored, key=loss)  # the best; on a tie the first in the grid
+    best = min(loss(item) for item in scored)
+    near = [item for item in scored if loss(item) <= best * (1.0 + tolerance) + 1e-12]
+    top = max(item["seed_threshold"] for item in near)
+    return min((item for item in scored if item["seed_threshold"] == top), key=loss)
 
 
 class PostprocessCalibration:
@@ -114,6 +132,8 @@ class PostprocessCalibration:
         metric: the score to optimise (e.g. ``"ap50"``; ``"rand_error"`` for EM).
         border_class: the network has the touching-border class.
         min_sizes: smallest-object sizes to try, in pixels (voxels).
+        seed_thresholds, mask_thresholds, tolerance: the grid and the choice
+            (:func:`calibrate_postprocess`).
         prob_key, truth_key: output keys of the evaluator.
 
     The result of the last validation is ``engine.state.postprocess`` and its score is
@@ -126,6 +146,9 @@ class PostprocessCalibration:
         metric: str = "ap50",
         border_class: bool = False,
         min_sizes: Sequence[int] = (15,),
+        seed_thresholds: Sequence[float] = SEED_THRESHOLDS,
+        mask_thresholds: Sequence[float] = MASK_THRESHOLDS,
+        tolerance: float = 0.0,
         prob_key: str = "pred",
         truth_key: str = "truth_instances",
     ) -> None:
@@ -135,6 +158,9 @@ class PostprocessCalibration:
         self.metric = metric
         self.border_class = bool(border_class)
         self.min_sizes = tuple(int(m) for m in min_sizes)
+        self.seed_thresholds = tuple(float(t) for t in seed_thresholds)
+        self.mask_thresholds = tuple(float(t) for t in mask_thresholds)
+        self.tolerance = float(tolerance)
         self.prob_key = prob_key
         self.truth_key = truth_key
         self._probs: list[np.ndarray] = []
@@ -158,7 +184,14 @@ class PostprocessCalibration:
         if not self._probs:
             return
         result = calibrate_postprocess(
-            self._probs, self._truths, self.metric, self.border_class, min_sizes=self.min_sizes
+            self._probs,
+            self._truths,
+            self.metric,
+            self.border_class,
+            self.seed_thresholds,
+            self.mask_thresholds,
+            self.min_sizes,
+            self.tolerance,
         )
         engine.state.postprocess = result
         logger.info(

@@ -91,19 +91,15 @@ def _request(method: str, url: str, body: dict | None = None, timeout: float = 3
         return err.code, err.read()
 
 
-@pytest.fixture
-def server(tmp_path):
-    studies = _studies(tmp_path / "studies")
-    outside_volume = tmp_path / "secret.nii.gz"
-    outside_volume.write_bytes((studies / "vol2.nii.gz").read_bytes())
-    (studies / "link.nii.gz").symlink_to(outside_volume)  # a study that leads elsewhere
+def _start(tmp_path: Path, studies: Path, env_extra: dict | None = None):
+    """The documented command on a free port; returns (process, base URL, log)."""
     port = _free_port()
     log = open(tmp_path / "server.log", "w+")
     cmd = [sys.executable, str(ROOT / "scripts" / "dev.py"), "label", "--studies", str(studies),
            "--port", str(port), "--conf", "models_dir", str(tmp_path / "models")]  # fmt: skip
     for name, preset in _presets(tmp_path).items():
         cmd += ["--conf", f"{name}.preset", str(preset)]
-    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1")
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1", **(env_extra or {}))
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + STARTUP_S
@@ -111,7 +107,7 @@ def server(tmp_path):
         try:
             status, _ = _request("GET", f"{base}/info/", timeout=5)
             if status == 200:
-                break
+                return proc, base, log
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             pass
         if proc.poll() is not None or time.monotonic() > deadline:
@@ -119,6 +115,25 @@ def server(tmp_path):
             log.seek(0)
             pytest.fail(f"server did not start in {STARTUP_S} s:\n{log.read()[-5000:]}")
         time.sleep(2)
+
+
+def _stop(proc, log) -> None:
+    if proc.poll() is None:
+        os.kill(proc.pid, signal.SIGTERM)  # stopped by its PID
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    log.close()
+
+
+@pytest.fixture
+def server(tmp_path):
+    studies = _studies(tmp_path / "studies")
+    outside_volume = tmp_path / "secret.nii.gz"
+    outside_volume.write_bytes((studies / "vol2.nii.gz").read_bytes())
+    (studies / "link.nii.gz").symlink_to(outside_volume)  # a study that leads elsewhere
+    proc, base, log = _start(tmp_path, studies)
     server_pid = int(
         subprocess.run(
             ["pgrep", "-P", str(proc.pid)], capture_output=True, text=True
@@ -132,13 +147,7 @@ def server(tmp_path):
         "models": tmp_path / "models",
         "studies": studies,
     }
-    if proc.poll() is None:
-        os.kill(proc.pid, signal.SIGTERM)  # stopped by its PID
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-    log.close()
+    _stop(proc, log)
 
 
 def _infer(base: str, model: str, image: str) -> tuple[int, bytes]:
@@ -322,3 +331,33 @@ def test_soak_sequential_and_concurrent_infer(server, tmp_path):
     print(json.dumps(figures))
     assert figures["failed"] == 0, figures
     assert figures["growth"] < 0.10, figures
+
+
+def test_exported_bundle_is_served_with_its_weights(tmp_path):
+    """A run exported by ``medunet export --format bundle`` into a ``$MEDUNET_BUNDLES``
+    folder is listed as trained and infers, in the layout MONAI Label writes."""
+    data = make_dataset(tmp_path / "data", n=3, test=False)
+    medunet = [sys.executable, "-m", "medunet"]
+    tiny = ["--set", "channels=[4,8,16]", "--set", "output_tile=20", "--set", "num_workers=0",
+            "--set", "iterations_per_epoch=2", "--set", "val_interval=1"]  # fmt: skip
+    model = tmp_path / "run" / "models" / "model.pt"
+    for args in (
+        ["train", "unet2015_microscopy", "--data", data, "--output", tmp_path / "run",
+         "--epochs", "1", "--no-progress", *tiny],
+        ["export", "unet2015_microscopy", "--model", model, "--format", "bundle",
+         "--output", tmp_path / "exported" / "cells_v1"],
+    ):  # fmt: skip
+        done = subprocess.run([*medunet, *map(str, args)], capture_output=True, text=True)
+        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    studies = _studies(tmp_path / "studies")
+    proc, base, log = _start(tmp_path, studies, {"MEDUNET_BUNDLES": str(tmp_path / "exported")})
+    try:
+        status, body = _request("GET", f"{base}/info/")
+        model = json.loads(body)["models"]["cells_v1"]
+        assert model["trained"] is True and model["dimension"] == 2
+        status, body = _infer(base, "cells_v1", "cells2")
+        assert status == 200, body[-2000:]
+        labels = np.squeeze(tifffile.imread(io.BytesIO(body)))
+        assert labels.shape == tifffile.imread(studies / "cells2.tif").shape
+    finally:
+        _stop(proc, log)

@@ -20,6 +20,17 @@ from bundle_helpers import blocks_volume, make_dataset
 SCHEMA = Path(__file__).resolve().parents[1] / "bundles" / "meta_schema_20240725.json"
 
 
+def _volumes(root: Path) -> Path:
+    """Two volumes with classes 0, 1 and 2 (one more than the bundle's default)."""
+    for sub in ("imagesTr", "labelsTr"):
+        (root / sub).mkdir(parents=True)
+    for i in range(2):
+        labels = blocks_volume(seed=i)
+        nib.save(nib.Nifti1Image(labels * 20.0, np.eye(4)), root / "imagesTr" / f"v{i}.nii.gz")
+        nib.save(nib.Nifti1Image(labels, np.eye(4)), root / "labelsTr" / f"v{i}.nii.gz")
+    return root
+
+
 def _files(folder: Path) -> dict[str, float]:
     return {str(p): p.stat().st_mtime for p in folder.rglob("*")}
 
@@ -50,13 +61,7 @@ def test_check_summarises_a_good_dataset_and_names_the_class_fix(tmp_path):
     out = ok(medunet("check", "unet2015_microscopy", "--data", data))
     assert "ready for unet2015_microscopy" in out and "2 training and 1 validation" in out
     assert "image size (48, 56)" in out and "objects" in out
-    vols = tmp_path / "vols"
-    for sub in ("imagesTr", "labelsTr"):
-        (vols / sub).mkdir(parents=True)
-    for i in range(2):
-        labels = blocks_volume(seed=i)
-        nib.save(nib.Nifti1Image(labels * 20.0, np.eye(4)), vols / "imagesTr" / f"v{i}.nii.gz")
-        nib.save(nib.Nifti1Image(labels, np.eye(4)), vols / "labelsTr" / f"v{i}.nii.gz")
+    vols = _volumes(tmp_path / "vols")
     proc = medunet("check", "unet2015_ct_mri", "--data", vols)
     assert proc.returncode == 2 and "holds class 2" in proc.stderr
     assert "--set num_classes=3" in proc.stderr, proc.stderr
@@ -66,13 +71,7 @@ def test_check_summarises_a_good_dataset_and_names_the_class_fix(tmp_path):
 
 @pytest.mark.slow
 def test_a_failed_start_does_not_block_the_corrected_retry(tmp_path):
-    vols = tmp_path / "vols"
-    for sub in ("imagesTr", "labelsTr"):
-        (vols / sub).mkdir(parents=True)
-    for i in range(2):
-        labels = blocks_volume(seed=i)
-        nib.save(nib.Nifti1Image(labels * 20.0, np.eye(4)), vols / "imagesTr" / f"v{i}.nii.gz")
-        nib.save(nib.Nifti1Image(labels, np.eye(4)), vols / "labelsTr" / f"v{i}.nii.gz")
+    vols = _volumes(tmp_path / "vols")
     run = tmp_path / "run"
     # diverges in its first iteration, after spacing.json was written: no checkpoint
     diverging = ["--set", "learning_rate=1e30", "--set", "optimizer_name=sgd"]

@@ -66,3 +66,23 @@ def test_handler_writes_the_choice_when_the_model_is_saved(tmp_path):
     _evaluate(handler, best_epochs={1}, epochs=1)
     saved = json.loads(path.read_text())
     assert saved["metric"] == "rand_error" and saved["images"] == 2  # both iterations
+
+
+def test_tolerance_prefers_the_highest_seed_threshold_among_near_best():
+    """Two cells joined by a 0.85 bridge: seeds above 0.85 keep them apart. A validation
+    image where the bridge is missing ranks every seed threshold alike; with a tolerance the
+    choice is the safe, high one."""
+    prob, truth = _bridged_pair()
+    prob = prob.copy()
+    prob[1, 5:7, 9:11] = 0.85
+    prob[0] = 1 - prob[1]
+    plain = calibrate_postprocess([prob], [truth], "rand_error", min_sizes=(0,))
+    assert plain["seed_threshold"] == 0.9  # only the highest grid value separates them
+    easy, _ = _bridged_pair()
+    easy[1, 5:7, 9:11] = 0.0  # no bridge: every seed threshold is as good
+    easy[0] = 1 - easy[1]
+    first = calibrate_postprocess([easy], [truth], "rand_error", min_sizes=(0,))
+    safe = calibrate_postprocess([easy], [truth], "rand_error", min_sizes=(0,), tolerance=0.2)
+    assert first["seed_threshold"] == 0.5 and safe["seed_threshold"] == 0.9
+    with pytest.raises(ValueError, match="tolerance"):
+        calibrate_postprocess([easy], [truth], "rand_error", tolerance=-1)
