@@ -15,7 +15,9 @@ Images are the embedded nuclei sample tiled (uint16, tiled BigTIFF written witho
 the image); the model is a short ``quick_cpu_microscopy`` training on the sample (the
 numbers are about memory and time, not quality); the volume is the MNI152 T1 tiled.
 
-    python benchmarks/bench_large_image.py [--sizes 4096,16384,32768] [--no-volume]
+    python benchmarks/bench_large_image.py [--sizes 4096,16384,32768] [--no-volume] [--update]
+
+Results are written after every run (``--update`` keeps the runs of an earlier call).
 
 Targets (issue 18): 4096^2 streamed == in-memory (probabilities within 1e-4, one-to-one
 objects, >= 99.9% of pixels with the same foreground); 16384^2 peak RSS <= 2.5 GB; time per
@@ -151,6 +153,9 @@ def main() -> int:
     parser.add_argument("--no-volume", action="store_true")
     parser.add_argument("--work", type=Path, default=ROOT / "runs" / "bench_large_image")
     parser.add_argument("--results", type=Path, default=ROOT / "benchmarks" / "results")
+    parser.add_argument(
+        "--update", action="store_true", help="keep the other runs of an existing large_image.json"
+    )
     parser.add_argument("--monai-child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.monai_child:
@@ -161,45 +166,82 @@ def main() -> int:
     sizes = [int(s) for s in args.sizes.split(",")]
     model, volume_model = train_models(args.work, log)
     rows, checks = [], {}
+    previous = args.results / "large_image.json"
+    if args.update and previous.is_file():
+        old = json.loads(previous.read_text())
+        rows, checks = old["runs"], old["checks"]
+
+    def add(row: dict) -> None:  # results are written after every run: a long one may be cut
+        rows[:] = [r for r in rows if r["run"] != row["run"]] + [row]
+        row["us_per_pixel"] = 1e6 * row["seconds"] / row["pixels"]
+        print(row, flush=True)
+        write_results(args.results, rows, checks)
+
     for size in sizes:
         image = tiled_sample(args.work / f"slide{size}.tif", size)  # (no _NNNN: a channel)
         pixels = size * size
         if size <= 4096:
             whole = infer(image, model, args.work / f"whole_{size}", log, "--max-memory", "1000")
-            rows.append({"run": f"in-memory {size}^2", **whole, "pixels": pixels})
-            print(rows[-1], flush=True)
+            add({"run": f"in-memory {size}^2", **whole, "pixels": pixels})
             child = [sys.executable, __file__, "--monai-child", str(image), str(model),
                      str(args.work / "monai.json")]  # fmt: skip
-            rows.append({"run": f"MONAI sliding window {size}^2", **measured(child, log),
-                         "pixels": pixels})  # fmt: skip
-            print(rows[-1], flush=True)
+            add({"run": f"MONAI sliding window {size}^2", **measured(child, log), "pixels": pixels})
         streamed = infer(image, model, args.work / f"stream_{size}", log, "--block-size", "1024")
-        rows.append({"run": f"streamed {size}^2", **streamed, "pixels": pixels})
-        print(rows[-1], flush=True)
         if size <= 4096:
             checks[f"{size}"] = compare(
                 args.work / f"whole_{size}", args.work / f"stream_{size}", f"slide{size}"
             )
             checks[f"{size}"]["time_per_pixel_ratio"] = streamed["seconds"] / whole["seconds"]
-            print(checks, flush=True)
+        else:
+            checks[f"{size}"] = label_shape(
+                args.work / f"stream_{size}" / f"slide{size}_labels.tif"
+            )
+        add({"run": f"streamed {size}^2", **streamed, "pixels": pixels})
     if volume_model is not None and not args.no_volume:
-        rows.append(volume_run(args.work, volume_model, log))
-        print(rows[-1], flush=True)
-    for row in rows:
-        row["us_per_pixel"] = 1e6 * row["seconds"] / row["pixels"]
-    machine = {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count()}
+        add(volume_run(args.work, volume_model, log))
+    print((args.results / "large_image.md").read_text())
+    return 0
+
+
+def label_shape(path: Path) -> dict:
+    """The shape of a streamed label image, read from its header."""
+    import tifffile
+
+    with tifffile.TiffFile(path) as tif:
+        return {"labels_shape": list(tif.series[0].shape)}
+
+
+def write_results(results: Path, rows: list[dict], checks: dict) -> None:
+    """``large_image.json`` and ``.md`` with the machine, the runs so far and the checks."""
+    import torch
+
+    cpu = platform.processor() or platform.machine()
+    for line in (
+        Path("/proc/cpuinfo").read_text().splitlines() if Path("/proc/cpuinfo").is_file() else []
+    ):
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    machine = {"cpu": cpu, "cores": os.cpu_count(), "torch": torch.__version__,
+               "date": time.strftime("%Y-%m-%d")}  # fmt: skip
+    results.mkdir(parents=True, exist_ok=True)
     record = {"machine": machine, "runs": rows, "checks": checks}
-    args.results.mkdir(parents=True, exist_ok=True)
-    (args.results / "large_image.json").write_text(json.dumps(record, indent=2))
-    lines = ["| run | seconds | peak RSS (GB) | us per pixel |", "| --- | --- | --- | --- |"]
+    (results / "large_image.json").write_text(json.dumps(record, indent=2))
+    lines = [
+        "# Large images in bounded memory (benchmarks/bench_large_image.py)",
+        "",
+        f"Machine: {cpu}, {os.cpu_count()} cores, no GPU; torch {torch.__version__}; "
+        f"{machine['date']}. One run each (memory is the point; times are single runs).",
+        "",
+        "| run | seconds | peak RSS (GB) | us per pixel |",
+        "| --- | --- | --- | --- |",
+    ]
     lines += [
         f"| {r['run']} | {r['seconds']:.0f} | {r['peak_rss_gb']:.2f} | {r['us_per_pixel']:.2f} |"
         for r in rows
     ]
     text = "\n".join(lines) + "\n\nchecks: " + json.dumps(checks, indent=2) + "\n"
-    (args.results / "large_image.md").write_text(text)
-    print(text)
-    return 0
+    (results / "large_image.md").write_text(text)
 
 
 def volume_run(work: Path, model: Path, log: Path) -> dict:

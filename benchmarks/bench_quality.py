@@ -31,6 +31,10 @@ cores, torch, GPU).
     python benchmarks/bench_quality.py                       # everything: about 2 h on 2 cores
     python benchmarks/bench_quality.py --datasets isbi2012 --systems medunet --seeds 1
     python benchmarks/bench_quality.py --budget 1200 --device cuda   # on a GPU
+    python benchmarks/bench_quality.py --resume   # after an interruption: only missing runs
+
+Each finished run leaves ``<work>/<dataset>/<system>/seed<N>/record.json``; ``--resume``
+reuses those (same budget) and trains the rest.
 
 Real data come from ``../shared/data`` (``--shared``); a dataset whose folder is absent is
 skipped with a message.
@@ -212,6 +216,22 @@ def available(system: str) -> str | None:
     return None
 
 
+# -------------------------------------------------------------------------- records
+def write_record(path: Path, run: dict) -> None:
+    """One finished run (seed, budget, wall time, steps, scores), written atomically."""
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(run, indent=2, default=str))
+    tmp.replace(path)
+
+
+def reused(path: Path, budget: float) -> dict | None:
+    """The finished run recorded at ``path`` for this budget, or None (then it is run)."""
+    if not path.is_file():
+        return None
+    run = json.loads(path.read_text())
+    return run if run.get("budget") == budget and "scores" in run else None
+
+
 # -------------------------------------------------------------------------- scoring
 def score(ds: Dataset, pred: Path, data: Path) -> dict[str, float]:
     from medunet.metrics.folders import evaluate_folders
@@ -304,6 +324,12 @@ def main() -> int:
         action="store_true",
         help="keep the other datasets of an existing quality.json (re-run one dataset)",
     )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="keep the finished runs under --work (their record.json, same budget); "
+        "train only the missing ones (a run killed midway is redone)",
+    )
     args = parser.parse_args()
     seeds = (
         list(range(1, int(args.seeds) + 1))
@@ -338,12 +364,16 @@ def main() -> int:
             runs = []
             for seed in seeds:
                 out = args.work / name / system / f"seed{seed}"
-                shutil.rmtree(out, ignore_errors=True)
-                out.mkdir(parents=True)
-                run = SYSTEMS[system](ds, data, out, seed, budgets[name], args.device)
-                scores = score(ds, run.pop("pred"), data)
-                run.update(seed=seed, scores=scores)
-                runs.append(run)
+                run = reused(out / "record.json", budgets[name]) if args.resume else None
+                if run is None:
+                    shutil.rmtree(out, ignore_errors=True)
+                    out.mkdir(parents=True)
+                    run = SYSTEMS[system](ds, data, out, seed, budgets[name], args.device)
+                    run.update(seed=seed, budget=budgets[name], pred=str(run["pred"]))
+                    run["scores"] = score(ds, Path(run["pred"]), data)
+                    write_record(out / "record.json", run)
+                scores = run["scores"]
+                runs.append({k: v for k, v in run.items() if k != "pred"})
                 shown = ", ".join(f"{m} {v:.4f}" for m, v in scores.items())
                 print(f"{name} / {system} / seed {seed}: {shown} "
                       f"({run['wall_seconds']:.0f} s)", flush=True)  # fmt: skip

@@ -7,9 +7,10 @@ augmentation, loss and sliding-window prediction with mirroring), in one process
    a binary foreground label; volumes as NIfTI with their classes);
 2. ``extract_fingerprints``, ``plan_experiments`` and ``preprocess`` for the ``2d`` or
    ``3d_fullres`` configuration;
-3. training on all cases (fold ``all``), stopped after the epoch that crosses ``--budget``
-   seconds, nnU-Net's polynomial learning-rate schedule fitted to the epochs that fit (as
-   ``medunet train --time-budget`` does); the clock starts with the training loop;
+3. training on all cases (fold ``all``), stopped at the step that crosses ``--budget``
+   seconds (an nnU-Net epoch is 250 steps, minutes on a CPU), nnU-Net's polynomial
+   learning-rate schedule fitted to the epochs that fit; the clock starts with the training
+   loop;
 4. ``nnUNetPredictor`` on the held-out images; objects = connected components of the
    predicted foreground (2D).
 
@@ -86,13 +87,16 @@ def budget_trainer(budget: float):
         def run_training(self):
             self.on_train_start()
             start, epoch = time.perf_counter(), self.current_epoch
+            steps = 0
             while True:
                 self.on_epoch_start()
                 self.on_train_epoch_start()
-                outputs = [
-                    self.train_step(next(self.dataloader_train))
-                    for _ in range(self.num_iterations_per_epoch)
-                ]
+                outputs = []
+                for _ in range(self.num_iterations_per_epoch):  # 250: minutes on a CPU
+                    outputs.append(self.train_step(next(self.dataloader_train)))
+                    if time.perf_counter() - start >= budget:
+                        break  # the budget ends inside an epoch: it is the last one
+                steps += len(outputs)
                 self.on_train_epoch_end(outputs)
                 with self.no_grad():
                     self.on_validation_epoch_start()
@@ -109,7 +113,7 @@ def budget_trainer(budget: float):
                 # fit the polynomial schedule to the epochs that fit in the budget
                 self.num_epochs = epoch + math.ceil((budget - elapsed) / (elapsed / epoch))
                 self.lr_scheduler.max_steps = self.num_epochs
-            self.steps = epoch * self.num_iterations_per_epoch
+            self.steps = steps
             self.train_seconds = time.perf_counter() - start
             self.on_train_end()
 

@@ -178,6 +178,22 @@ def _progress(total: int, enabled: bool, what: str):
     return tqdm(total=total, unit=what, disable=not enabled, dynamic_ncols=True)
 
 
+#: activation memory of a tile when streaming (MiB): bounded memory is the point
+STREAM_TILE_MB = 1024.0
+
+
+def _streaming_inferer(parser: ConfigParser, device):
+    """The bundle's inferer, its automatic tile held to :data:`STREAM_TILE_MB` of
+    activations (the whole-image default allows more; a 4096^2 image gets the same tile
+    either way)."""
+    from medunet.inferers.overlap_tile import default_memory_budget_mb
+
+    inferer = parser.get_parsed_content("inferer")
+    if inferer.memory_budget_mb is None:
+        inferer.memory_budget_mb = min(default_memory_budget_mb(device), STREAM_TILE_MB)
+    return inferer
+
+
 def _components(parser: ConfigParser, key: str, kind: type):
     return next(t for t in parser.get_parsed_content(key) if isinstance(t, kind))
 
@@ -218,7 +234,7 @@ def stream_microscopy(
     device = parser.get_parsed_content("device")
     network = parser.get_parsed_content("network_def").to(device)
     _load_weights(network, model)
-    inferer = parser.get_parsed_content("inferer")
+    inferer = _streaming_inferer(parser, device)
     rule = _components(parser, "postprocessing_transforms", ProbabilityToInstancesd).transform
     q = [float(parser["percentile_low"]), float(parser["percentile_high"])]
     settings = {
@@ -252,7 +268,8 @@ def stream_microscopy(
         state = np.load(label_file(labelled_upto))
         instances.restore(int(state["n_ids"]), state["counts"], state["joins"])
         logger.info("resuming %s after %d of %d stripes", path.name, labelled_upto + 1, rows)
-    probs: dict[int, np.ndarray] = {}
+    probs: dict[int, np.ndarray] = {}  # whole stripes not labelled yet (two at most)
+    tails: dict[int, np.ndarray] = {}  # the last rows of the stripe labelled last
     labels: dict[int, np.ndarray] = {}
     if labelled_upto >= 0:
         saved = np.load(label_file(labelled_upto))
@@ -277,9 +294,15 @@ def stream_microscopy(
             bar.update(grid.counts[1])
         if r >= 1:
             q_row = r - 1
+            above = tails.get(q_row - 1)
+            if above is None and q_row >= 1:  # resumed: the stripe above from its file
+                above = get_prob(q_row - 1)[:, -margin:]
+            below = get_prob(q_row + 1) if q_row + 1 < rows else None
             labels[q_row] = _label_stripe(
-                grid, q_row, get_prob, labels.get(q_row - 1), instances, margin, height
-            )
+                grid, q_row, (above, get_prob(q_row), below), labels.get(q_row - 1),
+                instances, margin, height,
+            )  # fmt: skip
+            tails[q_row] = get_prob(q_row)[:, -margin:].copy()  # all the next stripe needs
             _save(
                 label_file(q_row),
                 labels=labels[q_row][0],
@@ -288,8 +311,10 @@ def stream_microscopy(
                 counts=instances.counts,
                 joins=np.asarray(instances.joins, np.int64).reshape(-1, 2),
             )
-            for old in [k for k in probs if k < q_row]:
+            for old in [k for k in probs if k <= q_row]:  # keep: the next stripe, full
                 del probs[old]
+            for old in [k for k in tails if k < q_row]:
+                del tails[old]
             for old in [k for k in labels if k < q_row]:
                 del labels[old]
     bar.close()
@@ -364,13 +389,15 @@ def _predict_stripe(source, grid, r, network, inferer, scale, device, bar, chann
     return stripe
 
 
-def _label_stripe(grid, q, get_prob, above, instances, margin, height):
-    """Global instance ids of stripe ``q``, from the probabilities of stripes q-1..q+1, the
-    ids of stripe q-1 and the seed pixels stripe q-1 claimed in stripe q (``above``: both);
-    returns ``(ids, claims)`` (this stripe's claims in stripe q+1). Windows are cut per
-    block, so no full-width band of probabilities is ever built."""
+def _label_stripe(grid, q, probs, above, instances, margin, height):
+    """Global instance ids of stripe ``q``, from the probabilities ``(last rows of stripe
+    q-1, stripe q, stripe q+1)`` (None where there is none), the ids of stripe q-1 and the
+    seed pixels stripe q-1 claimed in stripe q (``above``: both); returns ``(ids, claims)``
+    (this stripe's claims in stripe q+1). Windows are cut per block, so no full-width band
+    of probabilities is ever built."""
+    prob_above, prob_here, prob_below = probs
     above_ids, above_claims = above if above is not None else (None, None)
-    rows, width = grid.counts[0], grid.shape[1]
+    width = grid.shape[1]
     y0 = q * height
     y1 = min(y0 + height, grid.shape[0])
     top, bottom = max(y0 - margin, 0), min(y1 + margin, grid.shape[0])
@@ -387,10 +414,10 @@ def _label_stripe(grid, q, get_prob, above, instances, margin, height):
         left, right = max(x0 - margin, 0), min(x1 + margin, width)
         parts = []
         if top < y0:
-            parts.append(get_prob(q - 1)[:, top - (q - 1) * height :, left:right])
-        parts.append(get_prob(q)[:, :, left:right])
-        if bottom > y1 and q + 1 < rows:
-            parts.append(get_prob(q + 1)[:, : bottom - y1, left:right])
+            parts.append(prob_above[:, prob_above.shape[1] - (y0 - top) :, left:right])
+        parts.append(prob_here[:, :, left:right])
+        if bottom > y1 and prob_below is not None:
+            parts.append(prob_below[:, : bottom - y1, left:right])
         window = np.concatenate(parts, axis=1)
         core = (slice(y0 - top, y1 - top), slice(x0 - left, x1 - left))
         region = done[:, left:right]
@@ -496,7 +523,7 @@ def stream_volume(
     device = parser.get_parsed_content("device")
     network = parser.get_parsed_content("network_def").to(device)
     _load_weights(network, model)
-    inferer = parser.get_parsed_content("inferer")
+    inferer = _streaming_inferer(parser, device)
     target = [float(s) for s in parser.get_parsed_content("target_spacing")]
     normalise = _components(parser, "preprocessing_transforms", ModalityNormalized).transform
     settings = {"block": block_size, "target": target, "tta": inferer.tta}

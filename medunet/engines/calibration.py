@@ -67,9 +67,10 @@ def calibrate_postprocess(
         tolerance: choose the *highest seed threshold* whose score is within this fraction
             of the best one's distance from perfect (0: the best score, the first in grid
             order on a tie; 0.2: an error of up to 1.2 times the best, or an AP missing up
-            to 1.2 times as much), then its best mask threshold and size. A few validation images rank nearby thresholds by
-            chance; a higher seed threshold is the safe side where merged objects cost most
-            (EM membranes with gaps: one merge joins two whole cells).
+            to 1.2 times as much), then its best mask threshold and size. A few validation
+            images rank nearby thresholds by chance; a higher seed threshold is the safe
+            side where merged objects cost most (EM membranes with gaps: one merge joins two
+            whole cells).
 
     Returns:
         ``{"seed_threshold", "mask_threshold", "min_size", "metric", "score", "images"}``.
