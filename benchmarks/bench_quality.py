@@ -19,8 +19,9 @@ Systems, each run as its own process, as a user would run it:
   --set modality=MR --set num_classes=3 --time-budget B`` then ``medunet infer``.
 - ``monai``: ``benchmarks/stock_monai.py``, a plain MONAI pipeline (BasicUNet, DiceCE,
   random crops, MONAI's elastic deformation, sliding-window inference).
-- ``nnunet``: nnU-Net v2 (``benchmarks/nnunet_v2.py``) when ``nnunetv2`` is importable;
-  skipped otherwise.
+- ``nnunet``: nnU-Net v2 (``benchmarks/nnunet_v2.py``) when ``nnunetv2`` is importable in
+  this Python or in ``--nnunet-python`` (nnU-Net's dependencies in an environment of their
+  own); skipped otherwise.
 
 The budget counts training (the clock starts when the training loop starts, after the data
 is read, for every system); inference and scoring are not counted. Per system and metric the
@@ -60,6 +61,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
 RESULTS = ROOT / "benchmarks" / "results"
 PEERS = ("monai", "nnunet")
+NNUNET_PYTHON = sys.executable  # --nnunet-python: nnU-Net may live in its own environment
 
 
 @dataclass(frozen=True)
@@ -179,9 +181,17 @@ def _medunet_run_info(run: Path) -> dict:
     return info
 
 
-def _peer(script: str, extra: list[str], out: Path, budget: float, device, slack: float) -> dict:
+def _peer(
+    script: str,
+    extra: list[str],
+    out: Path,
+    budget: float,
+    device,
+    slack: float,
+    python: str = sys.executable,
+) -> dict:
     """Run a peer's script (``benchmarks/<script>``); its wall time and ``train.json``."""
-    cmd = [sys.executable, str(ROOT / "benchmarks" / script), "--output", str(out / "pred"),
+    cmd = [python, str(ROOT / "benchmarks" / script), "--output", str(out / "pred"),
            "--budget", str(budget), *extra]  # fmt: skip
     if device:
         cmd += ["--device", device]
@@ -200,7 +210,7 @@ def run_monai(ds: Dataset, data: Path, out: Path, seed: int, budget: float, devi
 def run_nnunet(ds: Dataset, data: Path, out: Path, seed: int, budget: float, device) -> dict:
     extra = ["--data", str(data), "--work", str(out / "nnunet"), "--seed", str(seed),
              "--dims", str(ds.dims)]  # fmt: skip
-    return _peer("nnunet_v2.py", extra, out, budget, device, 1800)
+    return _peer("nnunet_v2.py", extra, out, budget, device, 1800, NNUNET_PYTHON)
 
 
 SYSTEMS = {"medunet": run_medunet, "monai": run_monai, "nnunet": run_nnunet}
@@ -209,10 +219,10 @@ SYSTEMS = {"medunet": run_medunet, "monai": run_monai, "nnunet": run_nnunet}
 def available(system: str) -> str | None:
     """Why ``system`` cannot run here (None when it can)."""
     if system == "nnunet":
-        import importlib.util
-
-        if importlib.util.find_spec("nnunetv2") is None:
-            return "nnunetv2 is not importable (pip install nnunetv2 to include it)"
+        probe = [NNUNET_PYTHON, "-c", "import importlib.util as u; "
+                 "raise SystemExit(u.find_spec('nnunetv2') is None)"]  # fmt: skip
+        if subprocess.run(probe, capture_output=True).returncode != 0:
+            return "nnunetv2 is not importable (pip install nnunetv2, or --nnunet-python)"
     return None
 
 
@@ -317,6 +327,11 @@ def main() -> int:
     parser.add_argument("--budget-3d", type=float, default=600.0, help="3D training seconds")
     parser.add_argument("--device", default=None, help="cpu or cuda (default: each system's)")
     parser.add_argument("--shared", type=Path, default=SHARED, help="the real data folder")
+    parser.add_argument(
+        "--nnunet-python",
+        default=sys.executable,
+        help="the Python that has nnunetv2 (default: this one), e.g. a venv of its own",
+    )
     parser.add_argument("--work", type=Path, default=ROOT / "runs" / "bench_quality")
     parser.add_argument("--results", type=Path, default=RESULTS, help="where quality.json/.md go")
     parser.add_argument(
@@ -331,6 +346,8 @@ def main() -> int:
         "train only the missing ones (a run killed midway is redone)",
     )
     args = parser.parse_args()
+    global NNUNET_PYTHON
+    NNUNET_PYTHON = args.nnunet_python
     seeds = (
         list(range(1, int(args.seeds) + 1))
         if args.seeds.isdigit()

@@ -100,10 +100,11 @@ def budget_trainer(budget: float):
                 self.on_train_epoch_end(outputs)
                 with self.no_grad():
                     self.on_validation_epoch_start()
-                    val = [
-                        self.validation_step(next(self.dataloader_val))
-                        for _ in range(self.num_val_iterations_per_epoch)
-                    ]
+                    val = []  # nnU-Net's pseudo-Dice log; over budget, one batch will do
+                    for _ in range(self.num_val_iterations_per_epoch):
+                        val.append(self.validation_step(next(self.dataloader_val)))
+                        if time.perf_counter() - start >= budget:
+                            break
                     self.on_validation_epoch_end(val)
                 self.on_epoch_end()
                 epoch += 1
@@ -157,15 +158,23 @@ def main() -> int:
     preprocess([DATASET_ID], configurations=(configuration,), num_processes=(2,))
     pre = args.work / "preprocessed" / folder.name
     device = torch.device(args.device)
+    plans = load_json(pre / "nnUNetPlans.json")
+    plans["continue_training"] = False  # what nnUNetv2_train passes in (2.8 pops it)
     trainer = budget_trainer(args.budget)(
-        plans=load_json(pre / "nnUNetPlans.json"), configuration=configuration, fold="all",
+        plans=plans, configuration=configuration, fold="all",
         dataset_json=load_json(pre / "dataset.json"), device=device,
     )  # fmt: skip
     trainer.run_training()
+    # the trained network as nnU-Net's own final validation hands it over (the predictor's
+    # loader looks the trainer class up by name among nnU-Net's, where this one is not)
+    trainer.set_deep_supervision_enabled(False)
+    trainer.network.eval()
     predictor = nnUNetPredictor(tile_step_size=0.5, use_mirroring=True, device=device)
-    predictor.initialize_from_trained_model_folder(
-        trainer.output_folder_base, use_folds=("all",), checkpoint_name="checkpoint_final.pth"
-    )
+    predictor.manual_initialization(
+        trainer.network, trainer.plans_manager, trainer.configuration_manager,
+        [trainer.network.state_dict()],
+        trainer.dataset_json, type(trainer).__name__, trainer.inference_allowed_mirroring_axes,
+    )  # fmt: skip
     raw_out = args.work / "predictions"
     raw_out.mkdir(exist_ok=True)
     predictor.predict_from_files([[str(t)] for t in tests], str(raw_out), save_probabilities=False,

@@ -347,7 +347,13 @@ def test_exported_bundle_is_served_with_its_weights(tmp_path):
         ["export", "unet2015_microscopy", "--model", model, "--format", "bundle",
          "--output", tmp_path / "exported" / "cells_v1"],
     ):  # fmt: skip
-        done = subprocess.run([*medunet, *map(str, args)], capture_output=True, text=True)
+        done = subprocess.run(
+            [*medunet, *map(str, args)],
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            errors="replace",
+        )
         assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     studies = _studies(tmp_path / "studies")
     proc, base, log = _start(tmp_path, studies, {"MEDUNET_BUNDLES": str(tmp_path / "exported")})

@@ -33,7 +33,14 @@ def test_found_from_another_working_directory(tmp_path):
         "from medunet.bundle import list_bundles, list_presets; "
         "print(len(list_bundles()), len(list_presets()))"
     )
-    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        errors="replace",
+    )
     bundles, presets = map(int, out.stdout.split())
     assert bundles == 2 and presets >= 8, out.stderr
 

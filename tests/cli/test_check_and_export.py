@@ -108,13 +108,15 @@ def test_exported_bundle_runs_from_any_folder_and_verifies(tmp_path):
     mon = [sys.executable, "-m", "monai.bundle"]
     verify = subprocess.run([*mon, "verify_metadata", "--meta_file",
                              str(out / "configs/metadata.json"), "--filepath", str(SCHEMA)],
-                            cwd=elsewhere, capture_output=True, text=True)  # fmt: skip
+                            cwd=elsewhere, capture_output=True, text=True, encoding="utf-8",
+                            errors="replace")  # fmt: skip
     assert verify.returncode == 0 and "verified with no error" in verify.stdout + verify.stderr
     pred = tmp_path / "pred"
     proc = subprocess.run([*mon, "run", "--config_file", str(out / "configs/inference.yaml"),
                            "--bundle_root", str(out), "--dataset_dir", str(data),
                            "--output_dir", str(pred)],
-                          cwd=elsewhere, capture_output=True, text=True, timeout=600)  # fmt: skip
+                          cwd=elsewhere, capture_output=True, text=True, timeout=600,
+                          encoding="utf-8", errors="replace")  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert tifffile.imread(pred / "new0_labels.tif").shape == (48, 56)
     proc = medunet("export", "unet2015_microscopy", "--model", run / "models/model.pt",

@@ -130,7 +130,7 @@ def test_every_subcommand_has_help_with_an_example(command):
 def test_console_script_installed():
     script = shutil.which("medunet", path=str(Path(sys.executable).parent))
     assert script is not None, "the medunet console script is not installed beside python"
-    res = subprocess.run([script, "--help"], capture_output=True, text=True)
+    res = subprocess.run([script, "--help"], capture_output=True, text=True, encoding="utf-8")
     assert res.returncode == 0 and "demo" in res.stdout
 
 
