@@ -269,7 +269,7 @@ def stream_microscopy(
         instances.restore(int(state["n_ids"]), state["counts"], state["joins"])
         logger.info("resuming %s after %d of %d stripes", path.name, labelled_upto + 1, rows)
     probs: dict[int, np.ndarray] = {}  # whole stripes not labelled yet (two at most)
-    tails: dict[int, np.ndarray] = {}  # the last rows of the stripe labelled last
+    tail: np.ndarray | None = None  # the last rows of the stripe labelled last
     labels: dict[int, np.ndarray] = {}
     if labelled_upto >= 0:
         saved = np.load(label_file(labelled_upto))
@@ -294,7 +294,7 @@ def stream_microscopy(
             bar.update(grid.counts[1])
         if r >= 1:
             q_row = r - 1
-            above = tails.get(q_row - 1)
+            above = tail
             if above is None and q_row >= 1:  # resumed: the stripe above from its file
                 above = get_prob(q_row - 1)[:, -margin:]
             below = get_prob(q_row + 1) if q_row + 1 < rows else None
@@ -302,7 +302,7 @@ def stream_microscopy(
                 grid, q_row, (above, get_prob(q_row), below), labels.get(q_row - 1),
                 instances, margin, height,
             )  # fmt: skip
-            tails[q_row] = get_prob(q_row)[:, -margin:].copy()  # all the next stripe needs
+            tail = get_prob(q_row)[:, -margin:].copy()  # all the next stripe needs
             _save(
                 label_file(q_row),
                 labels=labels[q_row][0],
@@ -313,8 +313,6 @@ def stream_microscopy(
             )
             for old in [k for k in probs if k <= q_row]:  # keep: the next stripe, full
                 del probs[old]
-            for old in [k for k in tails if k < q_row]:
-                del tails[old]
             for old in [k for k in labels if k < q_row]:
                 del labels[old]
     bar.close()
