@@ -6,36 +6,45 @@ and is scored on a fixed held-out part with the project's metrics
 
 | dataset | train -> held out | scores |
 | --- | --- | --- |
-| nuclei2d | left half -> right half (57 nuclei) | AP@0.5, AP@0.75, merged, split, foreground IoU |
-| isbi2012 | em_00..em_19 -> em_20..em_24 | Rand error, warping error, pixel error |
+| nuclei2d | left half -> right half (57 nuclei) | AP@0.5, fg Dice, AP@0.75, merged, split, fg IoU |
+| isbi2012 | em_00..em_19 -> em_20..em_24 | Rand, warping and pixel error, AP@0.5, fg Dice |
+| nih3t3 | 6 images (first names) -> 12 | AP@0.5, fg Dice, AP@0.75, merged, split |
 | mni152 | left -> right hemisphere | grey/white matter Dice, HD95 (mm) |
+
+(fg Dice: foreground Dice; objects of binary truths are their connected components.)
 
 Systems, each run as its own process, as a user would run it:
 
-- ``medunet``: the real command line. nuclei2d is ``medunet demo --seed N --time-budget B``
-  (the demo *is* this benchmark's nuclei2d run); isbi2012 is ``medunet train
-  unet2015_microscopy --preset isbi2012_em --preset quick_cpu_em --time-budget B`` then
-  ``medunet infer``; mni152 is ``medunet train unet2015_ct_mri --preset quick_cpu_ct_mri
-  --set modality=MR --set num_classes=3 --time-budget B`` then ``medunet infer``.
-- ``monai``: ``benchmarks/stock_monai.py``, a plain MONAI pipeline (BasicUNet, DiceCE,
-  random crops, MONAI's elastic deformation, sliding-window inference).
+- ``medunet_plan``: the real command line with the plan alone, what a user gets on data
+  no preset saw: ``medunet train BUNDLE --data DIR --time-budget B --seed N`` (no preset,
+  no ``--set``) then ``medunet infer``; nuclei2d is ``medunet demo --seed N --time-budget
+  B`` (the demo *is* this benchmark's nuclei2d run, planned the same way).
+- ``medunet``: the presets tuned on the dataset, used as written (``plan: false``):
+  nuclei2d ``--preset quick_cpu_microscopy``; isbi2012 ``--preset isbi2012_em --preset
+  quick_cpu_em``; mni152 ``--preset quick_cpu_ct_mri --set modality=MR --set
+  num_classes=3``; nih3t3 has none (skipped).
+- ``monai``: ``benchmarks/stock_monai.py``, a MONAI pipeline as a competent user writes it
+  (a cache that caches, BasicUNet, DiceCE, random crops, MONAI's elastic deformation,
+  foreground-aware normalisation in 3D, sliding-window inference).
 - ``nnunet``: nnU-Net v2 (``benchmarks/nnunet_v2.py``) when ``nnunetv2`` is importable in
   this Python or in ``--nnunet-python`` (nnU-Net's dependencies in an environment of their
   own); skipped otherwise.
 
 The budget counts training (the clock starts when the training loop starts, after the data
 is read, for every system); inference and scoring are not counted. Per system and metric the
-script prints mean +- std over the seeds and the ratio of medunet's mean to the peer's, and
-writes ``benchmarks/results/quality.json`` and ``quality.md`` with the machine (CPU model,
-cores, torch, GPU).
+script prints mean +- std over the seeds and the ratio of medunet's means to the peers',
+and writes ``benchmarks/results/quality.json`` and ``quality.md`` with the machine (CPU
+model, cores, torch, GPU).
 
-    python benchmarks/bench_quality.py                       # everything: about 2 h on 2 cores
-    python benchmarks/bench_quality.py --datasets isbi2012 --systems medunet --seeds 1
+    python benchmarks/bench_quality.py                       # everything: about 5 h on 2 cores
+    python benchmarks/bench_quality.py --plan-only           # the plan and the peers only
+    python benchmarks/bench_quality.py --datasets nih3t3 --systems medunet_plan --seeds 1
     python benchmarks/bench_quality.py --budget 1200 --device cuda   # on a GPU
     python benchmarks/bench_quality.py --resume   # after an interruption: only missing runs
 
 Each finished run leaves ``<work>/<dataset>/<system>/seed<N>/record.json``; ``--resume``
-reuses those (same budget) and trains the rest.
+reuses those (same budget) and trains the rest; ``--update`` keeps the datasets and
+systems of an existing ``quality.json`` that this call does not run.
 
 Real data come from ``../shared/data`` (``--shared``); a dataset whose folder is absent is
 skipped with a message.
@@ -61,6 +70,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
 RESULTS = ROOT / "benchmarks" / "results"
 PEERS = ("monai", "nnunet")
+OURS = ("medunet_plan", "medunet")
 NNUNET_PYTHON = sys.executable  # --nnunet-python: nnU-Net may live in its own environment
 
 
@@ -76,12 +86,17 @@ class Dataset:
 
 DATASETS = {
     "nuclei2d": Dataset(
-        "nuclei2d", "nuclei2d", 2, ("ap50", "ap75", "merged", "split", "foreground_iou"),
-        (True, True, False, False, True),
+        "nuclei2d", "nuclei2d", 2, ("ap50", "dice", "ap75", "merged", "split", "foreground_iou"),
+        (True, True, True, False, False, True),
     ),
     "isbi2012": Dataset(
-        "isbi2012", "isbi2012", 2, ("rand_error", "warping_error", "pixel_error"),
-        (False, False, False), truth_instances="connected_components",
+        "isbi2012", "isbi2012", 2,
+        ("rand_error", "warping_error", "pixel_error", "ap50", "dice"),
+        (False, False, False, True, True), truth_instances="connected_components",
+    ),
+    "nih3t3": Dataset(
+        "nih3t3", "nih3t3", 2, ("ap50", "dice", "ap75", "merged", "split"),
+        (True, True, True, False, False), truth_instances="connected_components",
     ),
     "mni152": Dataset(
         "mni152", "mni152", 3, ("dice_1", "dice_2", "hd95_1", "hd95_2"),
@@ -89,12 +104,17 @@ DATASETS = {
     ),
 }  # fmt: skip
 METRIC_NAMES = {
-    "dice_1": "GM Dice", "dice_2": "WM Dice", "hd95_1": "GM HD95 (mm)", "hd95_2": "WM HD95 (mm)",
+    "dice": "fg Dice", "dice_1": "GM Dice", "dice_2": "WM Dice", "hd95_1": "GM HD95 (mm)",
+    "hd95_2": "WM HD95 (mm)",
     "ap50": "AP@0.5", "ap75": "AP@0.75", "foreground_iou": "fg IoU",
 }  # fmt: skip
 
 
 # ----------------------------------------------------------------------------- data
+#: the first N images (sorted names) train, the rest are held out
+TRAINING_IMAGES = {"isbi2012": 20, "nih3t3": 6}
+
+
 def prepare(dataset: Dataset, shared: Path, work: Path) -> Path:
     """The dataset as ``imagesTr/labelsTr`` (training) + ``imagesTs/labelsTs`` (held out)."""
     out = work / "data" / dataset.name
@@ -105,12 +125,14 @@ def prepare(dataset: Dataset, shared: Path, work: Path) -> Path:
         from medunet.data.sample import write_sample_split
 
         write_sample_split(out)  # the embedded copy of nuclei2d, as the demo uses it
-    elif dataset.name == "isbi2012":
-        for i in range(25):
-            part = "Tr" if i < 20 else "Ts"
+    elif dataset.name in ("isbi2012", "nih3t3"):
+        names = sorted(p.name for p in (src / "imagesTr").glob("*.tif"))
+        first = TRAINING_IMAGES[dataset.name]
+        for i, name in enumerate(names):
+            part = "Tr" if i < first else "Ts"
             for kind in ("images", "labels"):
                 (out / f"{kind}{part}").mkdir(parents=True, exist_ok=True)
-                shutil.copy(src / f"{kind}Tr" / f"em_{i:02d}.tif", out / f"{kind}{part}")
+                shutil.copy(src / f"{kind}Tr" / name, out / f"{kind}{part}")
     else:
         from medunet.data import write_hemisphere_split
 
@@ -136,27 +158,25 @@ def _medunet(*args: str) -> list[str]:
     return [sys.executable, "-m", "medunet", *args]
 
 
-def run_medunet(ds: Dataset, data: Path, out: Path, seed: int, budget: float, device) -> dict:
-    log, dev = out / "log.txt", (["--device", device] if device else [])
-    timeout = 4 * budget + 900
-    if ds.name == "nuclei2d":
-        wall = _run(
-            _medunet("demo", "--output", str(out / "demo"), "--seed", str(seed),
-                     "--time-budget", str(budget), "--no-progress", "--overwrite", *dev),
-            log, timeout,
-        )  # fmt: skip
-        pred = out / "pred"
-        pred.mkdir(exist_ok=True)
-        shutil.copy(out / "demo" / "prediction_labels.tif", pred / "nuclei_right_labels.tif")
-        run = out / "demo" / "run"
-        return {"wall_seconds": wall, "pred": pred, **_medunet_run_info(run)}
-    if ds.name == "isbi2012":
-        bundle, presets = "unet2015_microscopy", ["isbi2012_em", "quick_cpu_em"]
-        sets: list[str] = []
-    else:
-        bundle, presets = "unet2015_ct_mri", ["quick_cpu_ct_mri"]
-        sets = ["modality=MR", "num_classes=3"]
-    run = out / "run"
+#: medunet with the presets tuned on each dataset (``plan: false``: the presets as written);
+#: nih3t3 has none (it is the dataset no preset saw)
+TUNED = {
+    "nuclei2d": ("unet2015_microscopy", ["quick_cpu_microscopy"], ["plan=false"]),
+    "isbi2012": ("unet2015_microscopy", ["isbi2012_em", "quick_cpu_em"], []),
+    "mni152": (
+        "unet2015_ct_mri",
+        ["quick_cpu_ct_mri"],
+        ["modality=MR", "num_classes=3", "plan=false"],
+    ),
+}
+BUNDLES = {2: "unet2015_microscopy", 3: "unet2015_ct_mri"}
+
+
+def _train_and_infer(
+    bundle: str, presets: list[str], sets: list[str], data: Path, out: Path, seed: int,
+    budget: float, dev: list[str],
+) -> dict:  # fmt: skip
+    log, timeout, run = out / "log.txt", 4 * budget + 900, out / "run"
     train = _medunet("train", bundle, "--data", str(data), "--output", str(run), "--seed",
                      str(seed), "--time-budget", str(budget), "--no-progress", "--overwrite",
                      *[a for p in presets for a in ("--preset", p)],
@@ -169,6 +189,35 @@ def run_medunet(ds: Dataset, data: Path, out: Path, seed: int, budget: float, de
     return {"wall_seconds": wall, "pred": out / "pred", **_medunet_run_info(run)}
 
 
+def run_medunet(ds: Dataset, data: Path, out: Path, seed: int, budget: float, device) -> dict:
+    """medunet with the dataset's tuned presets."""
+    if ds.name not in TUNED:
+        raise Skipped("no preset was tuned on it (the plan-only row is medunet here)")
+    bundle, presets, sets = TUNED[ds.name]
+    dev = ["--device", device] if device else []
+    return _train_and_infer(bundle, presets, sets, data, out, seed, budget, dev)
+
+
+def run_medunet_plan(ds: Dataset, data: Path, out: Path, seed: int, budget: float, device) -> dict:
+    """medunet with its plan alone: no preset, no --set (nuclei2d: ``medunet demo``)."""
+    dev = ["--device", device] if device else []
+    if ds.name == "nuclei2d":
+        wall = _run(
+            _medunet("demo", "--output", str(out / "demo"), "--seed", str(seed),
+                     "--time-budget", str(budget), "--no-progress", "--overwrite", *dev),
+            out / "log.txt", 4 * budget + 900,
+        )  # fmt: skip
+        pred = out / "pred"
+        pred.mkdir(exist_ok=True)
+        shutil.copy(out / "demo" / "prediction_labels.tif", pred / "nuclei_right_labels.tif")
+        return {"wall_seconds": wall, "pred": pred, **_medunet_run_info(out / "demo" / "run")}
+    return _train_and_infer(BUNDLES[ds.dims], [], [], data, out, seed, budget, dev)
+
+
+class Skipped(Exception):
+    """A system that does not apply to a dataset (the reason is reported)."""
+
+
 def _medunet_run_info(run: Path) -> dict:
     import torch
 
@@ -178,6 +227,9 @@ def _medunet_run_info(run: Path) -> dict:
     post = run / "models" / "postprocess.json"
     if post.is_file():
         info["postprocess"] = json.loads(post.read_text())
+    record = json.loads((run / "run.json").read_text())
+    if "plan" in record:
+        info["plan"] = record["plan"]["settings"]
     return info
 
 
@@ -213,7 +265,12 @@ def run_nnunet(ds: Dataset, data: Path, out: Path, seed: int, budget: float, dev
     return _peer("nnunet_v2.py", extra, out, budget, device, 1800, NNUNET_PYTHON)
 
 
-SYSTEMS = {"medunet": run_medunet, "monai": run_monai, "nnunet": run_nnunet}
+SYSTEMS = {
+    "medunet": run_medunet,
+    "medunet_plan": run_medunet_plan,
+    "monai": run_monai,
+    "nnunet": run_nnunet,
+}
 
 
 def available(system: str) -> str | None:
@@ -272,7 +329,9 @@ def machine() -> dict:
         pass
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
     return {
-        "cpu": cpu, "cores": os.cpu_count(), "gpu": gpu, "torch": torch.__version__,
+        # the cores this process may run on (``taskset`` narrows them) and torch's threads
+        "cpu": cpu, "cores": len(os.sched_getaffinity(0)), "threads": torch.get_num_threads(),
+        "gpu": gpu, "torch": torch.__version__,
         "monai": monai.__version__, "python": platform.python_version(),
         "date": datetime.date.today().isoformat(),
     }  # fmt: skip
@@ -283,7 +342,8 @@ def report(results: dict, budgets: dict, info: dict, seeds: list[int]) -> str:
     lines = [
         "# Quality at equal training time (benchmarks/bench_quality.py)",
         "",
-        f"Machine: {info['cpu']}, {info['cores']} cores, GPU: {info['gpu'] or 'none'}; "
+        f"Machine: {info['cpu']}, {info['cores']} cores per run "
+        f"({info.get('threads', info['cores'])} torch threads), GPU: {info['gpu'] or 'none'}; "
         f"torch {info['torch']}, MONAI {info['monai']}; {info['date']}. Seeds: "
         f"{', '.join(map(str, seeds))}; mean +- std over the seeds.",
         "",
@@ -306,23 +366,33 @@ def report(results: dict, budgets: dict, info: dict, seeds: list[int]) -> str:
             cells.append(f"{statistics.fmean(steps):.0f}" if steps else "")
             cells.append(f"{statistics.fmean(r['wall_seconds'] for r in runs['runs']):.0f}")
             lines.append("| " + " | ".join(cells) + " |")
-        for peer in PEERS:
-            if "summary" in systems.get("medunet", {}) and "summary" in systems.get(peer, {}):
+        for mine in OURS:
+            for peer in PEERS:
+                if "summary" not in systems.get(mine, {}) or "summary" not in systems.get(peer, {}):
+                    continue
                 ratios = []
                 for m in ds.metrics:
-                    ours = systems["medunet"]["summary"][m][0]
+                    ours = systems[mine]["summary"][m][0]
                     theirs = systems[peer]["summary"][m][0]
                     ratios.append(f"{METRIC_NAMES.get(m, m)} {ours / theirs:.3f}" if theirs else "")
-                lines += ["", f"medunet / {peer} (means): " + ", ".join(r for r in ratios if r)]
+                lines += ["", f"{mine} / {peer} (means): " + ", ".join(r for r in ratios if r)]
         lines.append("")
     return "\n".join(lines)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--datasets", default="nuclei2d,isbi2012,mni152")
-    parser.add_argument("--systems", default="medunet,monai,nnunet")
-    parser.add_argument("--seeds", default="3", help="N (seeds 1..N) or a list: 1,2,3")
+    parser.add_argument("--datasets", default="nuclei2d,isbi2012,nih3t3,mni152")
+    parser.add_argument("--systems", default="medunet_plan,medunet,monai,nnunet")
+    parser.add_argument(
+        "--plan-only",
+        action="store_true",
+        help="medunet with its plan alone (no dataset preset, no --set) and the peers: "
+        "--systems medunet_plan,monai,nnunet",
+    )
+    parser.add_argument(
+        "--seeds", default="3", help="N (seeds 1..N) or a list: 1,2,3 (one seed: 2,)"
+    )
     parser.add_argument("--budget", type=float, default=300.0, help="2D training seconds")
     parser.add_argument("--budget-3d", type=float, default=600.0, help="3D training seconds")
     parser.add_argument("--device", default=None, help="cpu or cuda (default: each system's)")
@@ -351,9 +421,11 @@ def main() -> int:
     seeds = (
         list(range(1, int(args.seeds) + 1))
         if args.seeds.isdigit()
-        else [int(s) for s in args.seeds.split(",")]
+        else [int(s) for s in args.seeds.split(",") if s.strip()]  # "2,": seed 2 alone
     )
     names = [d.strip() for d in args.datasets.split(",") if d.strip()]
+    if args.plan_only:
+        args.systems = "medunet_plan,monai,nnunet"
     systems = [s.strip() for s in args.systems.split(",") if s.strip()]
     for n in names:
         if n not in DATASETS:
@@ -385,7 +457,13 @@ def main() -> int:
                 if run is None:
                     shutil.rmtree(out, ignore_errors=True)
                     out.mkdir(parents=True)
-                    run = SYSTEMS[system](ds, data, out, seed, budgets[name], args.device)
+                    try:
+                        run = SYSTEMS[system](ds, data, out, seed, budgets[name], args.device)
+                    except Skipped as why:
+                        print(f"{name} / {system}: skipped, {why}", flush=True)
+                        runs = None
+                        results[name][system] = {"skipped": str(why)}
+                        break
                     run.update(seed=seed, budget=budgets[name], pred=str(run["pred"]))
                     run["scores"] = score(ds, Path(run["pred"]), data)
                     write_record(out / "record.json", run)
@@ -394,6 +472,8 @@ def main() -> int:
                 shown = ", ".join(f"{m} {v:.4f}" for m, v in scores.items())
                 print(f"{name} / {system} / seed {seed}: {shown} "
                       f"({run['wall_seconds']:.0f} s)", flush=True)  # fmt: skip
+            if runs is None:
+                continue
             summary = {m: summarise([r["scores"][m] for r in runs]) for m in ds.metrics}
             results[name][system] = {"runs": runs, "summary": summary, "date": info["date"]}
     previous = args.results / "quality.json"
@@ -403,6 +483,9 @@ def main() -> int:
             if name not in results:
                 results[name] = systems_run
                 budgets[name] = old["budgets"][name]
+            elif old["budgets"].get(name) == budgets.get(name):
+                for system, runs in systems_run.items():  # the systems not re-run now
+                    results[name].setdefault(system, runs)
         results = {n: results[n] for n in DATASETS if n in results}
     text = report(results, budgets, info, seeds)
     print("\n" + text)

@@ -15,6 +15,14 @@ from medunet.bundle.config import (
 from medunet.bundle.demo import DEMO_OUTPUTS, run_demo
 from medunet.bundle.export import export_bundle, export_torchscript, validation_scores
 from medunet.bundle.inference import bundle_suffixes, list_inputs, model_config, run_inference
+from medunet.bundle.planning import (
+    FINGERPRINT_FILE,
+    PLAN_FILE,
+    PlannedDataset,
+    plan_dataset,
+    planning_enabled,
+    write_plan,
+)
 from medunet.bundle.registry import (
     Bundle,
     bundle_dirs,
@@ -40,13 +48,16 @@ __all__ = [
     "BUDGET_MAX_EPOCHS",
     "CONFIG_FILE",
     "DEMO_OUTPUTS",
+    "FINGERPRINT_FILE",
     "LOG_FILE",
+    "PLAN_FILE",
     "RUN_FILE",
     "Bundle",
     "DatasetError",
     "DatasetReport",
     "LayeredConfig",
     "LogPolicy",
+    "PlannedDataset",
     "StreamOptions",
     "bundle_dirs",
     "bundle_suffixes",
@@ -62,6 +73,8 @@ __all__ = [
     "merged_config",
     "model_config",
     "parse_overrides",
+    "plan_dataset",
+    "planning_enabled",
     "preset_dirs",
     "read_configs",
     "read_run",
@@ -76,5 +89,6 @@ __all__ = [
     "stream_microscopy",
     "stream_volume",
     "validation_scores",
+    "write_plan",
     "write_run",
 ]

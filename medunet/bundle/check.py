@@ -15,17 +15,19 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from monai.transforms import Compose
 
 from medunet.bundle.config import LayeredConfig, merged_config
+from medunet.planning import DatasetFingerprint, case_fingerprint
 from medunet.transforms.checks import CheckImaged, CheckPaird
 from medunet.transforms.instances import label_components
 from medunet.transforms.load import SafeLoadImaged
 
-__all__ = ["DatasetReport", "check_dataset"]
+__all__ = ["DatasetReport", "check_dataset", "spatial_dims_of"]
 
 logger = logging.getLogger(__name__)
 
@@ -123,13 +125,27 @@ def _error_text(err: BaseException) -> str:
     return " ".join(str(err).split()) or type(err).__name__
 
 
-def check_dataset(config: LayeredConfig, overrides: dict[str, Any] | None = None) -> DatasetReport:
+def spatial_dims_of(config: LayeredConfig, parser=None) -> int:
+    """The spatial dims of a run: the config's ``spatial_dims`` (a Z-stack preset sets 3 on
+    the 2D microscopy bundle), else the bundle's own."""
+    parser = parser if parser is not None else config.parser
+    if "spatial_dims" in parser and isinstance(parser["spatial_dims"], int):
+        return int(parser["spatial_dims"])
+    return config.bundle.spatial_dims
+
+
+def check_dataset(
+    config: LayeredConfig,
+    overrides: dict[str, Any] | None = None,
+    fingerprint: DatasetFingerprint | None = None,
+) -> DatasetReport:
     """Check every training and validation case of a bundle's training config.
 
     Args:
         config: the bundle's ``train`` task (:func:`~medunet.bundle.layer_config`).
         overrides: more ``{id: value}`` on top of ``config.overrides`` (the data folder:
             ``dataset_dir``/``datalist``).
+        fingerprint: every case that passes is also measured into it (the same read).
 
     Returns:
         a :class:`DatasetReport`; nothing is written.
@@ -137,6 +153,7 @@ def check_dataset(config: LayeredConfig, overrides: dict[str, Any] | None = None
     from monai.bundle import ConfigParser
 
     parser = ConfigParser(merged_config(config.files, {**config.overrides, **(overrides or {})}))
+    dims = spatial_dims_of(config, parser)
     report = DatasetReport()
     try:
         training = parser.get_parsed_content("train#dataset#data")
@@ -165,7 +182,17 @@ def check_dataset(config: LayeredConfig, overrides: dict[str, Any] | None = None
             except Exception as err:
                 problem = _error_text(err)
             else:
-                _describe(report, data, config.bundle.spatial_dims, instances)
+                _describe(report, data, dims, instances)
+                if fingerprint is not None:
+                    name = Path(_first(item["image"])).name
+                    fingerprint.add(
+                        case_fingerprint(
+                            name, data["image"], data["label"], dims, classes=instances is None,
+                            affine=getattr(data["image"], "affine", None) if (
+                                instances is None
+                            ) else None,
+                        )
+                    )  # fmt: skip
         if problem is not None:
             report.problems.append(problem)
     return report

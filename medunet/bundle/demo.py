@@ -1,16 +1,19 @@
 """The demo: the microscopy bundle on the embedded real nuclei image, end to end.
 
-The same code path as ``medunet train`` and ``medunet infer``: the left half of the embedded
-image (512x256, 68 nuclei; 2018 Data Science Bowl, CC0) trains the microscopy bundle with the
-``quick_cpu_microscopy`` preset (channels 16..128, Adam, touching-border class, the paper's
-weight map and elastic deformation); overlap-tile inference segments the held-out right half
-(columns 256-511, 57 nuclei), which is then scored against its annotation. Writes to DIR:
+The same code path as ``medunet train`` and ``medunet infer``, and like them planned from
+the data (no preset): the left half of the embedded image (512x256, 68 nuclei; 2018 Data
+Science Bowl, CC0) is measured (:mod:`medunet.planning`: objects about 24 px across, many
+touching), the plan chooses the network, weight map, border class and post-processing, and
+the microscopy bundle trains on it (the last fifth of it validates and calibrates);
+overlap-tile inference segments the held-out right half (columns 256-511, 57 nuclei), which
+is then scored against its annotation. Writes to DIR:
 
 - ``prediction_labels.tif`` (instance labels, 512x256) and ``probability.tif``;
 - ``overlay.png`` (predicted and true contours, merges and splits marked), ``weight_map.png``
   (the training labels' boundary weight map), ``training_curve.png`` (loss, validation AP);
 - ``metrics.json`` (foreground IoU, Dice, pixel/Rand/warping error, AP@0.5/0.75, merged,
-  split nuclei); ``data/`` (the split as a dataset) and ``run/`` (the training run).
+  split nuclei); ``data/`` (the split as a dataset) and ``run/`` (the training run, with
+  its ``plan.yaml`` and ``fingerprint.json``).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from medunet.bundle.config import run_setting
 from medunet.bundle.inference import run_inference
 from medunet.bundle.training import run_training
 from medunet.bundle.workflow import LogPolicy
@@ -36,7 +40,6 @@ from medunet.visualize import overlay_png, read_scalars, training_curve_png, wei
 __all__ = ["DEFAULT_TIME_BUDGET", "DEMO_OUTPUTS", "run_demo"]
 
 BUNDLE = "unet2015_microscopy"
-PRESET = "quick_cpu_microscopy"
 #: the demo trains for this long by default: the quality benchmark's nuclei2d budget, so
 #: the README's table (benchmarks/bench_quality.py) is what ``medunet demo`` gives
 DEFAULT_TIME_BUDGET = 300.0
@@ -97,7 +100,6 @@ def run_demo(
         epochs=epochs,
         overwrite=overwrite,
         device=device,
-        presets=[PRESET],
         settings=[f"iterations_per_epoch={per_epoch}", "val_interval=5"],
         progress=progress,
         time_budget=time_budget,
@@ -145,31 +147,25 @@ def run_demo(
         ),
         overwrite=overwrite,
     )
-    weights, _ = weight_map_of_file(data / "labelsTr/nuclei_left.tif")
+    w0 = float(run_setting("w0", model, default=10.0))
+    sigma = float(run_setting("sigma", model, default=5.0))
+    weights, _ = weight_map_of_file(data / "labelsTr/nuclei_left.tif", w0=w0, sigma=sigma)
     weight_map_png(
         weights,
         out / "weight_map.png",
-        "training labels: boundary weight map (w0=10, sigma=5)",
+        f"training labels: boundary weight map (planned w0={w0:g}, sigma={sigma:g})",
         overwrite,
     )
     training_curve_png(
         read_scalars(out / "run" / "tensorboard"),
         out / "training_curve.png",
-        score_label="validation AP@0.5 (on the training half, the only labelled image)",
+        score_label="validation AP@0.5 (the held-out fifth of the training half)",
         overwrite=overwrite,
     )
     metrics["total_seconds"] = round(time.perf_counter() - start, 1)
     with atomic_path(out / "metrics.json", overwrite=overwrite) as tmp:
         tmp.write_text(json.dumps(metrics, indent=2))
     return metrics
-
-
-def _trained_steps(run: Path) -> int:
-    """Training iterations of the demo's run (from its checkpoint)."""
-    import torch
-
-    ckpt = torch.load(run / "models" / "checkpoint.pt", map_location="cpu", weights_only=False)
-    return int(ckpt["trainer"]["iteration"])
 
 
 def _trained_steps(run: Path) -> int:

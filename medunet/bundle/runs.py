@@ -26,23 +26,35 @@ CONFIG_FILE = "config.json"
 LOG_FILE = "medunet.log"
 
 
-def preset_record(preset: Path) -> str:
+def preset_record(preset: Path, run_dir: Path | None = None) -> str:
     """How ``run.json`` names a preset: a shipped (or ``$MEDUNET_PRESETS``) preset by its
-    name, so the run still finds it after medunet moves (a reinstall, another machine);
+    name, so the run still finds it after medunet moves (a reinstall, another machine); a
+    file inside the run folder (its ``plan.yaml``) relative to it, so the folder can move;
     any other file by its absolute path."""
     presets = list_presets()
     if presets.get(preset.stem) is not None and presets[preset.stem].resolve() == preset.resolve():
         return preset.stem
+    if run_dir is not None and preset.resolve().is_relative_to(Path(run_dir).resolve()):
+        return preset.resolve().relative_to(Path(run_dir).resolve()).as_posix()
     return str(preset.resolve())
 
 
-def write_run(run_dir: Path, bundle: Bundle, presets: Sequence[Path], overrides: dict) -> None:
-    """Record bundle, presets and user overrides of a training run in ``run_dir/run.json``."""
+def write_run(
+    run_dir: Path,
+    bundle: Bundle,
+    presets: Sequence[Path],
+    overrides: dict,
+    plan: dict | None = None,
+) -> None:
+    """Record bundle, presets and user overrides of a training run in ``run_dir/run.json``
+    (and, for a planned run, the plan: its file, fingerprint and settings)."""
     record = {
         "bundle": bundle.name,
-        "presets": [preset_record(Path(p)) for p in presets],
+        "presets": [preset_record(Path(p), run_dir) for p in presets],
         "set": overrides,
     }
+    if plan is not None:
+        record["plan"] = plan
     with atomic_path(Path(run_dir) / RUN_FILE) as tmp:
         tmp.write_text(json.dumps(record, indent=2))
 
@@ -53,7 +65,13 @@ def read_run(model: Path) -> dict | None:
         path = folder / RUN_FILE
         if path.is_file():
             try:
-                return json.loads(path.read_text())
+                record = json.loads(path.read_text())
             except json.JSONDecodeError as err:
                 raise ValueError(f"{path} is not valid JSON ({err}); delete or repair it.") from err
+            # presets recorded relative to the run folder (its plan.yaml) are found there
+            record["presets"] = [
+                str(folder / p) if not Path(p).is_absolute() and (folder / p).is_file() else p
+                for p in record.get("presets", [])
+            ]
+            return record
     return None

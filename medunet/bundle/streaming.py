@@ -225,6 +225,13 @@ def stream_microscopy(
     for final in finals:
         if final.exists() and not overwrite:
             raise FileExistsError(f"{final} exists; pass --overwrite to replace it.")
+    scale = float(parser["image_scale"]) if "image_scale" in parser else 1.0
+    if scale != 1.0:
+        raise ValueError(
+            f"{path}: the model predicts at image_scale {scale:g}, which streamed inference "
+            "does not resample; predict it whole (a larger --max-memory) or train with "
+            "--set image_scale=1."
+        )
     in_channels = int(parser.get_parsed_content("in_channels"))
     if source.channels != in_channels:
         raise ValueError(
@@ -239,7 +246,8 @@ def stream_microscopy(
     q = [float(parser["percentile_low"]), float(parser["percentile_high"])]
     settings = {
         "block": block_size, "margin": options.margin, "q": q, "tta": inferer.tta,
-        "rule": [rule.border_class, rule.min_size, rule.seed_threshold, rule.mask_threshold],
+        "rule": [rule.border_class, rule.min_size, rule.seed_threshold, rule.mask_threshold,
+                 rule.fill_holes],
         "format": options.output_format,
     }  # fmt: skip
     work = _work_dir(out, stem, _fingerprint(path, model, settings), options.resume, overwrite)

@@ -17,6 +17,13 @@ from typing import Any
 
 from medunet.bundle.check import check_dataset
 from medunet.bundle.config import layer_config
+from medunet.bundle.planning import (
+    FINGERPRINT_FILE,
+    PLAN_FILE,
+    plan_dataset,
+    planning_enabled,
+    write_plan,
+)
 from medunet.bundle.registry import resolve_bundle
 from medunet.bundle.runs import CONFIG_FILE, LOG_FILE, read_run, write_run
 from medunet.bundle.workflow import LogPolicy, run_workflow
@@ -57,6 +64,31 @@ def device_override(device: str | None) -> dict[str, Any]:
         if not torch.cuda.is_available():
             raise ValueError(f"--device {device}: no CUDA device is available; use --device cpu.")
     return {"device": f"$torch.device('{device}')"}
+
+
+def _device_kind(device: str | None) -> str:
+    """``cpu`` or ``cuda...``: the device training will use (the bundle's default: CUDA when
+    there is one)."""
+    if device is not None:
+        return device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def _run_overrides(
+    config, epochs: int | None, time_budget: float | None, seed: int | None
+) -> dict[str, Any]:
+    """The config's overrides with the command's epochs, time budget and seed."""
+    overrides = dict(config.overrides)
+    if epochs is not None:
+        overrides["max_epochs"] = epochs
+    if time_budget is not None:
+        overrides["time_budget"] = float(time_budget)
+        overrides.setdefault("max_epochs", BUDGET_MAX_EPOCHS)
+    if seed is not None:
+        overrides["seed"] = int(seed)
+    return overrides
 
 
 def data_overrides(data: str | Path) -> dict[str, Any]:
@@ -131,25 +163,32 @@ def run_training(
     bund = resolve_bundle(bundle)
     previous = read_run(checkpoint) if resume else None
     config = layer_config(bund, "train", presets, settings, run=previous)
-    overrides = dict(config.overrides)
-    if epochs is not None:
-        overrides["max_epochs"] = epochs
-    if time_budget is not None:
-        overrides["time_budget"] = float(time_budget)
-        overrides.setdefault("max_epochs", BUDGET_MAX_EPOCHS)
-    if seed is not None:
-        overrides["seed"] = int(seed)
     data_ids = data_overrides(data)
-    report = check_dataset(config, {**overrides, **data_ids})
+    device_ids = device_override(device)
+    planned = None
+    if not resume and planning_enabled(config):
+        planned = plan_dataset(config, data_ids, _device_kind(device), time_budget)
+        report = planned.report
+    else:
+        report = check_dataset(config, {**_run_overrides(config, epochs, time_budget, seed),
+                                        **data_ids})  # fmt: skip
     if not report.ok:
         raise DatasetError(report.problems)
     logger.info("dataset: %s", report.summary().replace("\n", "; "))
     run_dir.mkdir(parents=True, exist_ok=True)
-    write_run(run_dir, bund, config.presets, overrides)
+    if planned is not None:
+        plan_file = write_plan(planned, run_dir, str(data), bund.name)
+        config = layer_config(bund, "train", [plan_file, *presets], settings)
+    overrides = _run_overrides(config, epochs, time_budget, seed)
+    record = None
+    if planned is not None:
+        record = {"file": PLAN_FILE, "fingerprint": FINGERPRINT_FILE,
+                  "settings": planned.plan.settings, "left_to_presets": planned.kept}  # fmt: skip
+    write_run(run_dir, bund, config.presets, overrides, plan=record)
     workflow_overrides = {
         **overrides,
         **data_ids,
-        **device_override(device),
+        **device_ids,
         "bundle_root": str(bund.root),
         "ckpt_dir": str(run_dir / "models"),
         "output_dir": str(run_dir),
@@ -158,9 +197,14 @@ def run_training(
         "overwrite": overwrite,
         "show_progress": progress,
     }
+    planned_line = ""
+    if planned is not None:  # one line with the training's: a terminal shows few
+        chosen = ", ".join(f"{k}={v}" for k, v in planned.plan.settings.items())
+        planned_line = f", planned ({PLAN_FILE}: {chosen})"
     logger.info(
-        "training %s into %s (config: %s)", bund.name, run_dir, [str(f) for f in config.files]
-    )
+        "training %s into %s%s (config: %s)",
+        bund.name, run_dir, planned_line, [str(f) for f in config.files],
+    )  # fmt: skip
     run_workflow(
         config.files,
         workflow_overrides,

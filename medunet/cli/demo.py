@@ -1,10 +1,10 @@
 """``medunet demo``: the microscopy bundle on the embedded real nuclei image, end to end.
 
 The same code path as ``medunet train`` and ``medunet infer``
-(:func:`medunet.bundle.run_demo`): the left half of the embedded image trains the
-microscopy bundle with the ``quick_cpu_microscopy`` preset, overlap-tile inference segments
-the held-out right half, which is scored against its annotation; figures and metrics go to
-the output folder.
+(:func:`medunet.bundle.run_demo`): the left half of the embedded image is planned from its
+objects (``run/plan.yaml``) and trains the microscopy bundle, overlap-tile inference
+segments the held-out right half, which is scored against its annotation; figures and
+metrics go to the output folder.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ import re
 import sys
 from collections.abc import Sequence
 
-from medunet.cli import check, demo, evaluate, export, infer, info, train, weightmap
+from medunet.cli import check, demo, evaluate, export, infer, info, plan, train, weightmap
 from medunet.cli.logs import setup_logging
 from medunet.messages import use_cli_syntax
 
@@ -31,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     parser.add_argument("--debug", action="store_true", help="full tracebacks on errors")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (check, train, infer, evaluate, weightmap, export, info, demo):
+    for module in (check, plan, train, infer, evaluate, weightmap, export, info, demo):
         module.add_parser(sub)
     return parser
 

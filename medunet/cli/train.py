@@ -1,13 +1,18 @@
 """``medunet train``: a bundle's training config on a dataset folder, into a run folder.
 
 The dataset is checked first (as ``medunet check`` does): a problem is reported before any
-file is written. The run folder then holds everything of one training run:
+file is written. Unless a dataset preset (``isbi2012_em``, a ``plan.yaml``...) or
+``--no-plan`` says otherwise, the run is then planned from the data (as ``medunet plan``
+shows: object sizes, gaps, touching pairs, intensities -> weight map, network, tiles,
+post-processing, validation), written as ``plan.yaml`` and ``fingerprint.json`` in the run
+folder and layered under the given presets and ``--set`` values, which win. The run folder
+then holds everything of one training run:
 ``models/model.pt`` (best validation score), ``models/checkpoint.pt`` (every epoch, for
 ``--resume``), ``models/postprocess.json`` (microscopy: thresholds chosen on validation),
 ``models/spacing.json`` (CT/MRI), ``tensorboard/``, ``cache/``, ``config.json`` (the merged
 config, runnable again by ``python -m monai.bundle run --config_file RUN/config.json``) and
-``run.json`` (bundle, presets and ``--set`` overrides, reused by ``--resume``, ``medunet
-infer`` and ``export``).
+``run.json`` (bundle, presets (the plan first) and ``--set`` overrides, reused by
+``--resume``, ``medunet infer`` and ``export``).
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ from medunet.cli.options import add_bundle_options, bundle_argument, show_progre
 __all__ = ["add_parser"]
 
 EXAMPLE = """examples:
+  medunet train unet2015_microscopy --data DIR --output runs/cells --time-budget 300
+  medunet train unet2015_microscopy --data DIR --output runs/cells2 --preset runs/cells/plan.yaml
   medunet train unet2015_microscopy --data DIR --output runs/cells --epochs 30 \\
       --preset quick_cpu_microscopy --set w0=5
   medunet train unet2015_microscopy --data EM --output runs/em --preset isbi2012_em \\
@@ -39,7 +46,7 @@ def _run(args: argparse.Namespace) -> int:
         overwrite=args.overwrite,
         device=args.device,
         presets=args.preset,
-        settings=args.set,
+        settings=[*args.set, *(["plan=false"] if args.no_plan else [])],
         progress=show_progress(args),
         time_budget=args.time_budget,
         seed=args.seed,
@@ -73,5 +80,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--resume", action="store_true", help="continue the run in --output")
     p.add_argument("--overwrite", action="store_true", help="replace an earlier run in --output")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--no-plan",
+        action="store_true",
+        help="use the bundle and presets as written, without a plan from the data",
+    )
     add_bundle_options(p)
     p.set_defaults(func=_run)

@@ -144,6 +144,7 @@ def training_split(
     val_fraction: float = 0.2,
     seed: int = 0,
     suffixes: Sequence[str] = MICROSCOPY_SUFFIXES,
+    val_regions: float = 0.0,
 ) -> list[dict]:
     """The training or validation items of a dataset, split reproducibly.
 
@@ -157,14 +158,23 @@ def training_split(
             one case validates on its training case (logged).
         seed: shuffle seed (the same seed gives the same split in every run and process).
         suffixes: image file extensions to list.
+        val_regions: > 0: no image is held out whole; every item (of the datalist's
+            ``training`` section, or of the folder) is both a training and a validation
+            item, with ``"region": {"part": ..., "fraction": val_regions}``: the last
+            ``val_regions`` of its longest axis validates, the rest trains
+            (:class:`~medunet.transforms.CropRegiond` crops them). ``val_fraction`` is then
+            not used.
 
     Returns:
-        ``[{"image": path or [channel paths], "label": path}, ...]``.
+        ``[{"image": path or [channel paths], "label": path}, ...]`` (with ``"region"``
+        when ``val_regions`` > 0).
     """
     if part not in ("training", "validation"):
         raise ValueError(f"part must be 'training' or 'validation', got {part!r}.")
     if not 0.0 <= val_fraction < 1.0:
         raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction}.")
+    if not 0.0 <= val_regions < 1.0:
+        raise ValueError(f"val_regions must be in [0, 1), got {val_regions}.")
     base = Path(dataset_dir).expanduser() if dataset_dir else None
     if datalist:
         path = Path(datalist).expanduser()
@@ -185,6 +195,9 @@ def training_split(
         source = str(base / "imagesTr")
     if not train:
         raise ValueError(f"{source}: no training images found (extensions {list(suffixes)}).")
+    if val_regions > 0:
+        region = {"part": part, "fraction": float(val_regions)}
+        return [{**item, "region": dict(region)} for item in train]
     if len(train) == 1 or val_fraction == 0.0:
         if part == "validation":
             logger.warning(

@@ -27,11 +27,7 @@ from ignite.engine import Engine, Events
 from medunet.data.io import atomic_path
 from medunet.engines.distributed import is_main_process
 from medunet.metrics import SCORE_NAMES, segmentation_scores
-from medunet.transforms.postprocess import (
-    ProbabilityToInstances,
-    remove_small_objects,
-    seeded_instances,
-)
+from medunet.transforms.postprocess import ProbabilityToInstances, remove_small_objects
 
 __all__ = ["PostprocessCalibration", "calibrate_postprocess"]
 
@@ -55,6 +51,7 @@ def calibrate_postprocess(
     mask_thresholds: Sequence[float] = MASK_THRESHOLDS,
     min_sizes: Sequence[int] = (15,),
     tolerance: float = 0.0,
+    fill_holes: bool = False,
 ) -> dict:
     """The seed/mask thresholds and minimum size with the best mean ``metric``.
 
@@ -64,6 +61,7 @@ def calibrate_postprocess(
         metric: a score of :data:`~medunet.metrics.SCORE_NAMES` (its direction is known).
         border_class: channel 2 is the touching-border class (seeds from ``p(interior)``).
         seed_thresholds, mask_thresholds, min_sizes: the grid (mask <= seed only).
+        fill_holes: objects are filled as inference will fill them.
         tolerance: choose the *highest seed threshold* whose score is within this fraction
             of the best one's distance from perfect (0: the best score, the first in grid
             order on a tie; 0.2: an error of up to 1.2 times the best, or an AP missing up
@@ -86,11 +84,10 @@ def calibrate_postprocess(
     for seed_t, mask_t in itertools.product(seed_thresholds, mask_thresholds):
         if mask_t > seed_t:
             continue
-        rule = ProbabilityToInstances(border_class, 0, seed_threshold=seed_t, mask_threshold=mask_t)
-        grown = [
-            seeded_instances(*rule.seeds_and_mask(p), rule.structure(p.ndim - 1))
-            for p in probabilities
-        ]
+        rule = ProbabilityToInstances(
+            border_class, 0, seed_threshold=seed_t, mask_threshold=mask_t, fill_holes=fill_holes
+        )
+        grown = [rule.grow(p) for p in probabilities]
         for min_size in min_sizes:
             values = [
                 segmentation_scores(remove_small_objects(g, min_size), t, [metric])[metric]
@@ -135,6 +132,7 @@ class PostprocessCalibration:
         min_sizes: smallest-object sizes to try, in pixels (voxels).
         seed_thresholds, mask_thresholds, tolerance: the grid and the choice
             (:func:`calibrate_postprocess`).
+        fill_holes: inference fills the objects' holes (calibrate as it will run).
         prob_key, truth_key: output keys of the evaluator.
 
     The result of the last validation is ``engine.state.postprocess`` and its score is
@@ -150,6 +148,7 @@ class PostprocessCalibration:
         seed_thresholds: Sequence[float] = SEED_THRESHOLDS,
         mask_thresholds: Sequence[float] = MASK_THRESHOLDS,
         tolerance: float = 0.0,
+        fill_holes: bool = False,
         prob_key: str = "pred",
         truth_key: str = "truth_instances",
     ) -> None:
@@ -162,6 +161,7 @@ class PostprocessCalibration:
         self.seed_thresholds = tuple(float(t) for t in seed_thresholds)
         self.mask_thresholds = tuple(float(t) for t in mask_thresholds)
         self.tolerance = float(tolerance)
+        self.fill_holes = bool(fill_holes)
         self.prob_key = prob_key
         self.truth_key = truth_key
         self._probs: list[np.ndarray] = []
@@ -193,6 +193,7 @@ class PostprocessCalibration:
             self.mask_thresholds,
             self.min_sizes,
             self.tolerance,
+            self.fill_holes,
         )
         engine.state.postprocess = result
         logger.info(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from medunet.inferers.autocast import AutocastInferer, autocast, bf16_is_fast
 from medunet.inferers.cpu_allocator import tune_glibc_malloc
 from medunet.inferers.overlap_tile import (
     OverlapTileInferer,
@@ -10,7 +11,10 @@ from medunet.inferers.overlap_tile import (
 )
 
 __all__ = [
+    "AutocastInferer",
     "OverlapTileInferer",
+    "autocast",
+    "bf16_is_fast",
     "default_memory_budget_mb",
     "mirror_pad",
     "tune_glibc_malloc",

@@ -36,6 +36,7 @@ import torch.nn.functional as F
 from monai.inferers import Inferer, sliding_window_inference
 from monai.utils import convert_to_dst_type, ensure_tuple_rep
 
+from medunet.inferers.autocast import AUTOCAST_KINDS, autocast_network
 from medunet.inferers.cpu_allocator import tune_glibc_malloc
 from medunet.networks.tiles import TileGeometry, tile_geometry_of
 
@@ -146,6 +147,8 @@ class OverlapTileInferer(Inferer):
             every tile; large tiles run up to 2x faster). Off by default: a library should not
             change a host process's allocator; the bundles turn it on for their own runs
             (``tune_cpu_allocator: true``), the MONAI Label app leaves it off.
+        autocast: ``None``, ``"bf16"`` or ``"fp16"``: each tile's forward pass in that
+            precision (:mod:`medunet.inferers.autocast`), logits stitched in float32.
 
     Shapes:
         ``inferer(inputs (B, C, *spatial), network) -> logits (B, out_C, *spatial)``, the same
@@ -165,8 +168,11 @@ class OverlapTileInferer(Inferer):
         halo: int | Sequence[int] | None = None,
         alignment: int | None = None,
         tune_cpu_allocator: bool = False,
+        autocast: str | None = None,
     ) -> None:
         super().__init__()
+        if autocast not in AUTOCAST_KINDS:
+            raise ValueError(f"autocast must be one of {AUTOCAST_KINDS}, got {autocast!r}.")
         if padding_mode not in _PAD_MODES:
             raise ValueError(f"padding_mode must be one of {_PAD_MODES}, got {padding_mode!r}.")
         if tta not in _TTA:
@@ -184,6 +190,7 @@ class OverlapTileInferer(Inferer):
         self.halo = halo
         self.alignment = alignment
         self.tune_cpu_allocator = tune_cpu_allocator
+        self.autocast = autocast
 
     # ------------------------------------------------------------------ planning
     def plan(self, image_size: Sequence[int], network: Any) -> dict[str, tuple[int, ...]]:
@@ -437,7 +444,7 @@ class OverlapTileInferer(Inferer):
             window,
             roi_size=roi,
             sw_batch_size=self.sw_batch_size,
-            predictor=network,
+            predictor=autocast_network(network, self.autocast),
             overlap=overlap,
             mode="constant",
             sw_device=sw_device,

@@ -23,11 +23,14 @@ from medunet.transforms.load import SafeLoadImaged
 from medunet.transforms.postprocess import (
     ProbabilityToInstances,
     ProbabilityToInstancesd,
+    fill_object_holes,
     read_postprocess,
     remove_small_objects,
     seeded_instances,
 )
+from medunet.transforms.regions import REGION_PARTS, CropRegiond, region_slices
 from medunet.transforms.save import SaveMicroscopyd, SaveVolumed, output_stem
+from medunet.transforms.scale import SCALED_FROM, Rescaled, RestoreScaled, resize
 from medunet.transforms.tiles import RandTileCropd, reflect_indices, tile_geometry
 from medunet.transforms.weight_map import (
     BoundaryWeightMap,
@@ -41,12 +44,15 @@ from medunet.transforms.weight_map import (
 
 __all__ = [
     "INSTANCE_MODES",
+    "REGION_PARTS",
+    "SCALED_FROM",
     "BlankImageBackgroundd",
     "BoundaryWeightMap",
     "BoundaryWeightMapd",
     "CheckImaged",
     "CheckPaird",
     "CoarseElastic",
+    "CropRegiond",
     "InstanceToSemantic",
     "InstanceToSemanticd",
     "LabelComponentsd",
@@ -57,6 +63,8 @@ __all__ = [
     "RandCoarseElastic",
     "RandCoarseElasticd",
     "RandTileCropd",
+    "Rescaled",
+    "RestoreScaled",
     "SafeLoadImaged",
     "SaveMicroscopyd",
     "SaveVolumed",
@@ -64,6 +72,7 @@ __all__ = [
     "class_weight_map",
     "cutoff_distance",
     "dense_displacement",
+    "fill_object_holes",
     "foreground_or_all",
     "is_blank",
     "label_components",
@@ -72,7 +81,9 @@ __all__ = [
     "paper_augmentations",
     "read_postprocess",
     "reflect_indices",
+    "region_slices",
     "remove_small_objects",
+    "resize",
     "seeded_instances",
     "tile_geometry",
     "weight_map_of_file",

@@ -34,6 +34,7 @@ from scipy import ndimage as ndi
 __all__ = [
     "ProbabilityToInstances",
     "ProbabilityToInstancesd",
+    "fill_object_holes",
     "read_postprocess",
     "remove_small_objects",
     "seeded_instances",
@@ -55,6 +56,17 @@ def remove_small_objects(labels: np.ndarray, min_size: int) -> np.ndarray:
     new_ids = np.zeros(len(sizes), labels.dtype)
     new_ids[keep] = np.arange(1, int(keep.sum()) + 1, dtype=labels.dtype)
     return new_ids[labels]
+
+
+def fill_object_holes(labels: np.ndarray) -> np.ndarray:
+    """Every background region enclosed by one object becomes part of it (2D or 3D)."""
+    filled = labels.copy()
+    for index, box in enumerate(ndi.find_objects(labels), start=1):
+        if box is not None:
+            region = labels[box]
+            hole = ndi.binary_fill_holes(region == index) & (region == 0)
+            filled[box][hole] = index
+    return filled
 
 
 def seeded_instances(
@@ -97,6 +109,8 @@ class ProbabilityToInstances(Transform):
             (``None``: the most likely class, as without thresholds).
         mask_threshold: seeds grow over ``1 - p(background) > mask_threshold`` (``None``:
             ``seed_threshold``, or the most likely class when that is ``None`` too).
+        fill_holes: background enclosed by one object joins it (for objects known to be
+            solid, e.g. nuclei whose dark nucleoli the network leaves out).
 
     Shapes:
         input ``(C, *spatial)`` probabilities (C = 2, or 3 with the border class); output
@@ -112,6 +126,7 @@ class ProbabilityToInstances(Transform):
         connectivity: int = 1,
         seed_threshold: float | None = None,
         mask_threshold: float | None = None,
+        fill_holes: bool = False,
     ):
         if min_size < 0:
             raise ValueError(f"min_size must be >= 0, got {min_size}.")
@@ -123,6 +138,7 @@ class ProbabilityToInstances(Transform):
         self.connectivity = connectivity
         self.seed_threshold = seed_threshold
         self.mask_threshold = mask_threshold
+        self.fill_holes = bool(fill_holes)
 
     def __call__(self, prob: NdarrayOrTensor) -> NdarrayOrTensor:
         """Instance labels ``(1, *spatial)`` for probabilities ``(C, *spatial)``."""
@@ -133,10 +149,14 @@ class ProbabilityToInstances(Transform):
                 f"ProbabilityToInstances expects ({need}+ classes, *spatial) probabilities, got "
                 f"shape {p.shape}; with border_class the network needs 3 output channels."
             )
-        seeds, mask = self.seeds_and_mask(p)
-        labels = seeded_instances(seeds, mask, self.structure(p.ndim - 1))
-        labels = remove_small_objects(labels, self.min_size)
+        labels = remove_small_objects(self.grow(p), self.min_size)
         return convert_to_dst_type(labels[None], prob, dtype=torch.int32)[0]
+
+    def grow(self, p: np.ndarray) -> np.ndarray:
+        """Instance labels of probabilities ``(C, *spatial)`` before the size filter: seeds
+        grown over the mask (:func:`seeded_instances`), holes filled if asked."""
+        labels = seeded_instances(*self.seeds_and_mask(p), self.structure(p.ndim - 1))
+        return fill_object_holes(labels) if self.fill_holes else labels
 
     def structure(self, spatial_dims: int) -> np.ndarray:
         """The neighbourhood that connects seed pixels into one object."""

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from medunet.transforms.postprocess import ProbabilityToInstances, seeded_instances
+from medunet.transforms.postprocess import ProbabilityToInstances
 
 __all__ = ["BlockInstances", "UnionFind"]
 
@@ -102,8 +102,8 @@ class BlockInstances:
             ids of the window's seed pixels ``(*window)`` (0 elsewhere), which the caller
             keeps where the window reaches into blocks not labelled yet (their claims).
         """
-        seeds, mask = self.rule.seeds_and_mask(prob)
-        local = seeded_instances(seeds, mask, self.rule.structure(prob.ndim - 1))
+        seeds = self.rule.seeds_and_mask(prob)[0]
+        local = self.rule.grow(prob)
         n = int(local.max())
         first = self.ids.add(n)
         to_global = np.zeros(n + 1, np.int64)

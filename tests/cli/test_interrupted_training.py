@@ -58,8 +58,9 @@ def test_sigkill_mid_epoch_then_resume_continues_and_loses_nothing(tmp_path):
     state = torch.load(checkpoint, weights_only=False)
     assert state["trainer"]["iteration"] == 4 * 40  # the epoch count continued to 4
     assert set(_epochs_logged(run)) == {1, 2, 3, 4}  # the TensorBoard log continued
-    net = UNet2015(2, 1, 2, channels=(4, 8, 16))
-    net.load_state_dict(torch.load(run / "models" / "model.pt", weights_only=True))
+    state = torch.load(run / "models" / "model.pt", weights_only=True)
+    net = UNet2015(2, 1, state["head.bias"].shape[0], channels=(4, 8, 16))  # planned classes
+    net.load_state_dict(state)
     assert torch.isfinite(net(torch.rand(1, 1, 60, 60))).all()
 
 
