@@ -184,14 +184,12 @@ def check_dataset(
             else:
                 _describe(report, data, dims, instances)
                 if fingerprint is not None:
+                    volume = instances is None  # class maps, read in RAS via the affine
+                    affine = getattr(data["image"], "affine", None) if volume else None
                     name = Path(_first(item["image"])).name
                     fingerprint.add(
-                        case_fingerprint(
-                            name, data["image"], data["label"], dims, classes=instances is None,
-                            affine=getattr(data["image"], "affine", None) if (
-                                instances is None
-                            ) else None,
-                        )
+                        case_fingerprint(name, data["image"], data["label"], dims,
+                                         classes=volume, affine=affine)
                     )  # fmt: skip
         if problem is not None:
             report.problems.append(problem)

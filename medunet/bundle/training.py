@@ -165,25 +165,26 @@ def run_training(
     config = layer_config(bund, "train", presets, settings, run=previous)
     data_ids = data_overrides(data)
     device_ids = device_override(device)
+    overrides = _run_overrides(config, epochs, time_budget, seed)
     planned = None
     if not resume and planning_enabled(config):
         planned = plan_dataset(config, data_ids, _device_kind(device), time_budget)
         report = planned.report
     else:
-        report = check_dataset(config, {**_run_overrides(config, epochs, time_budget, seed),
-                                        **data_ids})  # fmt: skip
+        report = check_dataset(config, {**overrides, **data_ids})
     if not report.ok:
         raise DatasetError(report.problems)
     logger.info("dataset: %s", report.summary().replace("\n", "; "))
     run_dir.mkdir(parents=True, exist_ok=True)
+    record, planned_line = None, ""
     if planned is not None:
         plan_file = write_plan(planned, run_dir, str(data), bund.name)
         config = layer_config(bund, "train", [plan_file, *presets], settings)
-    overrides = _run_overrides(config, epochs, time_budget, seed)
-    record = None
-    if planned is not None:
         record = {"file": PLAN_FILE, "fingerprint": FINGERPRINT_FILE,
                   "settings": planned.plan.settings, "left_to_presets": planned.kept}  # fmt: skip
+        # one line with the training's: a terminal shows few
+        chosen = ", ".join(f"{k}={v}" for k, v in planned.plan.settings.items())
+        planned_line = f", planned ({PLAN_FILE}: {chosen})"
     write_run(run_dir, bund, config.presets, overrides, plan=record)
     workflow_overrides = {
         **overrides,
@@ -197,10 +198,6 @@ def run_training(
         "overwrite": overwrite,
         "show_progress": progress,
     }
-    planned_line = ""
-    if planned is not None:  # one line with the training's: a terminal shows few
-        chosen = ", ".join(f"{k}={v}" for k, v in planned.plan.settings.items())
-        planned_line = f", planned ({PLAN_FILE}: {chosen})"
     logger.info(
         "training %s into %s%s (config: %s)",
         bund.name, run_dir, planned_line, [str(f) for f in config.files],
