@@ -51,9 +51,7 @@ def pixel_overhead_monai(image: tuple[int, ...], roi: int, overlap: float) -> fl
 
 
 def pixel_overhead_ours(plan: dict, image: tuple[int, ...]) -> float:
-    return math.prod(t * r for t, r in zip(plan["tiles"], plan["roi"], strict=True)) / math.prod(
-        image
-    )
+    return math.prod(t * r for t, r in zip(plan.tiles, plan.roi, strict=True)) / math.prod(image)
 
 
 def timed(fn) -> tuple[float, torch.Tensor]:
@@ -89,7 +87,7 @@ def compare(
         plan = inferer.plan(size, net)
         print(
             f"  {label:<32} {pixel_overhead_ours(plan, size):5.2f}  "
-            f"(tile {plan['roi']}, {math.prod(plan['tiles'])} tiles)"
+            f"(tile {plan.roi}, {math.prod(plan.tiles)} tiles)"
         )
     for ov in (0.25, 0.5):
         label = f"MONAI roi {roi} overlap {ov}"
@@ -120,7 +118,7 @@ def child_memory(size: int, roi: int) -> None:
         out = inferer(x, valid)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     padded = math.prod(
-        r + (t - 1) * s for r, t, s in zip(plan["roi"], plan["tiles"], plan["stride"], strict=True)
+        r + (t - 1) * s for r, t, s in zip(plan.roi, plan.tiles, plan.stride, strict=True)
     )
     # input, mirrored input, MONAI's output and count map, the final output
     image_mb = 4 * (x.numel() + padded * (1 + out.shape[1] + 1) + out.numel()) / 2**20
@@ -128,11 +126,11 @@ def child_memory(size: int, roi: int) -> None:
         json.dumps(
             {
                 "size": size,
-                "tile": plan["roi"][0],
-                "tiles": math.prod(plan["tiles"]),
+                "tile": plan.roi[0],
+                "tiles": math.prod(plan.tiles),
                 "peak_extra_mb": round(peak - base),
                 "image_buffers_mb": round(image_mb),
-                "tile_estimate_mb": round(valid.tile_geometry.estimate_activation_mb(plan["roi"])),
+                "tile_estimate_mb": round(valid.tile_geometry.estimate_activation_mb(plan.roi)),
             }
         )
     )
@@ -173,8 +171,8 @@ def compare_ct_mri_bundle(size: tuple[int, ...] = (192, 192, 192), roi: int = 96
     print(f"\n== CT/MRI bundle default inference: volume {size}, UNet2015 {net.channels} same")
     monai_05, monai_025 = (pixel_overhead_monai(size, roi, ov) for ov in (0.5, 0.25))
     print(
-        f"input voxels per voxel: ours {pixel_overhead_ours(plan, size):.2f} (tile {plan['roi']},"
-        f" halo {inferer.halo}, {math.prod(plan['tiles'])} tiles); MONAI roi {roi} 0.5: "
+        f"input voxels per voxel: ours {pixel_overhead_ours(plan, size):.2f} (tile {plan.roi},"
+        f" halo {inferer.halo}, {math.prod(plan.tiles)} tiles); MONAI roi {roi} 0.5: "
         f"{monai_05:.2f}, 0.25: {monai_025:.2f}"
     )
     with torch.no_grad():

@@ -6,6 +6,7 @@ from __future__ import annotations
 from medunet.bundle.check import DatasetReport, check_dataset
 from medunet.bundle.config import (
     LayeredConfig,
+    device_override,
     layer_config,
     merged_config,
     parse_overrides,
@@ -39,9 +40,9 @@ from medunet.bundle.training import (
     BUDGET_MAX_EPOCHS,
     DatasetError,
     data_overrides,
-    device_override,
     run_training,
 )
+from medunet.bundle.weightmap import weight_map_of_file, write_weight_map
 from medunet.bundle.workflow import LogPolicy, run_workflow
 
 __all__ = [
@@ -89,6 +90,8 @@ __all__ = [
     "stream_microscopy",
     "stream_volume",
     "validation_scores",
+    "weight_map_of_file",
     "write_plan",
     "write_run",
+    "write_weight_map",
 ]

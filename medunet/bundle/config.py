@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import torch
 import yaml
 from monai.bundle import ConfigParser
 
@@ -24,12 +25,23 @@ from medunet.bundle.runs import read_run
 
 __all__ = [
     "LayeredConfig",
+    "device_override",
     "layer_config",
     "merged_config",
     "parse_overrides",
     "read_configs",
     "run_setting",
 ]
+
+
+def device_override(device: str | None) -> dict[str, Any]:
+    """The ``device`` override for ``cpu``/``cuda``/``cuda:N`` (nothing: the bundle's default)."""
+    if device is None:
+        return {}
+    if device.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise ValueError(f"--device {device}: no CUDA device is available; use --device cpu.")
+    return {"device": f"$torch.device('{device}')"}
 
 
 def _type_name(value: Any) -> str:

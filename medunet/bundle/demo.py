@@ -28,13 +28,13 @@ from pathlib import Path
 from medunet.bundle.config import run_setting
 from medunet.bundle.inference import run_inference
 from medunet.bundle.training import run_training
+from medunet.bundle.weightmap import weight_map_of_file
 from medunet.bundle.workflow import LogPolicy
 from medunet.data.images import read_label_image
 from medunet.data.io import atomic_path
 from medunet.data.microscopy import read_microscopy
 from medunet.data.sample import write_sample_split
 from medunet.metrics import segmentation_scores
-from medunet.transforms.weight_map import weight_map_of_file
 from medunet.visualize import overlay_png, read_scalars, training_curve_png, weight_map_png
 
 __all__ = ["DEFAULT_TIME_BUDGET", "DEMO_OUTPUTS", "run_demo"]

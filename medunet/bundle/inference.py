@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from monai.bundle import ConfigParser
 
-from medunet.bundle.config import LayeredConfig, layer_config, merged_config
+from medunet.bundle.config import LayeredConfig, device_override, layer_config, merged_config
 from medunet.bundle.registry import Bundle, resolve_bundle
 from medunet.bundle.runs import read_run
 from medunet.bundle.streaming import (
@@ -25,7 +25,6 @@ from medunet.bundle.streaming import (
     stream_volume,
     streamed_block_size,
 )
-from medunet.bundle.training import device_override
 from medunet.bundle.workflow import LogPolicy, run_workflow
 from medunet.data.datalist import case_name, find_images
 from medunet.data.dicom import is_single_series

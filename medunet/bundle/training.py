@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from medunet.bundle.check import check_dataset
-from medunet.bundle.config import layer_config
+from medunet.bundle.config import device_override, layer_config
 from medunet.bundle.planning import (
     FINGERPRINT_FILE,
     PLAN_FILE,
@@ -32,7 +32,6 @@ __all__ = [
     "BUDGET_MAX_EPOCHS",
     "DatasetError",
     "data_overrides",
-    "device_override",
     "run_training",
 ]
 
@@ -52,18 +51,6 @@ class DatasetError(ValueError):
             self.problems
         ) > 1 else ""  # fmt: skip
         super().__init__(first + more)
-
-
-def device_override(device: str | None) -> dict[str, Any]:
-    """The ``device`` override for ``cpu``/``cuda``/``cuda:N`` (nothing: the bundle's default)."""
-    if device is None:
-        return {}
-    if device.startswith("cuda"):
-        import torch
-
-        if not torch.cuda.is_available():
-            raise ValueError(f"--device {device}: no CUDA device is available; use --device cpu.")
-    return {"device": f"$torch.device('{device}')"}
 
 
 def _device_kind(device: str | None) -> str:

@@ -8,12 +8,9 @@ PNG heat map to look at.
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from medunet.data.images import is_volume, write_like
+from medunet.bundle.weightmap import write_weight_map
 from medunet.transforms.instances import INSTANCE_MODES
-from medunet.transforms.weight_map import weight_map_of_file
-from medunet.visualize import weight_map_png
 
 __all__ = ["add_parser"]
 
@@ -25,23 +22,12 @@ EXAMPLE = """examples:
 
 
 def _run(args: argparse.Namespace) -> int:
-    if is_volume(args.output) != is_volume(args.labels):
-        raise ValueError(
-            f"--output {args.output}: write a {'.nii.gz' if is_volume(args.labels) else '.tif'} "
-            f"for {args.labels}."
-        )
-    if args.preview and not str(args.preview).lower().endswith(".png"):
-        raise ValueError(f"--preview {args.preview}: the preview is a .png file.")
-    for target in filter(None, (args.output, args.preview)):
-        if Path(target).exists() and not args.overwrite:
-            raise FileExistsError(f"{target} exists; pass --overwrite to replace it.")
-    weights, meta = weight_map_of_file(args.labels, args.w0, args.sigma, args.instances)
-    out = write_like(args.output, weights, meta, overwrite=args.overwrite)
+    out, png, weights = write_weight_map(
+        args.labels, args.output, args.preview, args.w0, args.sigma, args.instances,
+        args.overwrite,
+    )  # fmt: skip
     print(f"weight map: {out} (min {weights.min():.3f}, max {weights.max():.3f})")
-    if args.preview:
-        png = weight_map_png(
-            weights, args.preview, title=Path(args.labels).name, overwrite=args.overwrite
-        )
+    if png:
         print(f"preview: {png}")
     return 0
 

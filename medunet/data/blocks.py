@@ -23,11 +23,39 @@ from pathlib import Path
 
 import numpy as np
 
-from medunet.transforms.tiles import reflect_indices
-
-__all__ = ["BlockSource", "iter_blocks", "open_blocks", "percentiles", "read_window"]
+__all__ = [
+    "BORDER_MODES",
+    "BlockSource",
+    "border_indices",
+    "iter_blocks",
+    "open_blocks",
+    "percentiles",
+    "read_window",
+]
 
 logger = logging.getLogger(__name__)
+
+
+BORDER_MODES = ("reflect", "replicate")
+
+
+def border_indices(start: int, length: int, size: int, mode: str = "reflect") -> np.ndarray:
+    """Indices ``start .. start+length-1`` of an axis of ``size`` pixels, those outside it
+    folded back in: the one index arithmetic behind every mirrored read (the inferer's
+    padding, the training tile crops, the streamed windows).
+
+    ``"reflect"`` mirrors about the border pixels without repeating them (numpy's
+    ``"reflect"``), folding as often as needed, so a window may be larger than the image (a
+    one-pixel axis repeats its pixel); ``"replicate"`` repeats the border pixels.
+    """
+    if mode not in BORDER_MODES:
+        raise ValueError(f"borders are one of {BORDER_MODES}, not {mode!r}.")
+    idx = np.arange(int(start), int(start) + int(length))
+    if mode == "replicate" or size == 1:
+        return np.clip(idx, 0, int(size) - 1)
+    period = 2 * (int(size) - 1)
+    idx = np.mod(idx, period)
+    return np.where(idx >= size, period - idx, idx)
 
 
 class BlockSource:
@@ -81,15 +109,10 @@ def read_window(
     """``(C, *size)`` from ``start`` (which may lie outside the image): pixels beyond the
     image are its mirror image (``"reflect"``, as ``numpy.pad``) or its border
     (``"replicate"``)."""
-    if mode not in ("reflect", "replicate"):
-        raise ValueError(f"streamed windows are mirrored or replicated, not {mode!r}.")
-    indices = []
-    for s, n, total in zip(start, size, source.shape, strict=True):
-        if mode == "reflect":
-            idx = reflect_indices(int(s), int(n), int(total))
-        else:
-            idx = np.clip(np.arange(int(s), int(s) + int(n)), 0, int(total) - 1)
-        indices.append(idx)
+    indices = [
+        border_indices(s, n, total, mode)
+        for s, n, total in zip(start, size, source.shape, strict=True)
+    ]
     lo = [int(i.min()) for i in indices]
     hi = [int(i.max()) + 1 for i in indices]
     data = source.read(lo, hi)

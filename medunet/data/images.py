@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from medunet.data.io import atomic_path, split_suffix
+from medunet.data.labels import check_label_values
 from medunet.data.microscopy import MICROSCOPY_SUFFIXES, read_microscopy, write_microscopy_tiff
 
 __all__ = [
@@ -77,8 +78,6 @@ def read_label_image(path: str | Path) -> tuple[np.ndarray, dict]:
             f"{path}: unknown file type; label images are "
             f"{list(MICROSCOPY_SUFFIXES + VOLUME_SUFFIXES)}."
         )
-    from medunet.transforms.labels import check_label_values  # transforms import medunet.data
-
     check_label_values(array, str(path))
     return array.astype(np.int64), meta
 

@@ -19,6 +19,7 @@ import numpy as np
 
 from medunet.data.io import atomic_path
 from medunet.messages import flag
+from medunet.ranks import is_main_process
 
 __all__ = ["dataset_spacing", "ras_spacing", "stored_spacing"]
 
@@ -71,8 +72,6 @@ def dataset_spacing(
         FileExistsError: ``store`` exists from an earlier run that trained (a
             ``checkpoint.pt`` beside it) and neither flag is set.
     """
-    from medunet.engines.distributed import is_main_process  # engines import medunet.data
-
     store = Path(store)
     main = is_main_process()
     if main and store.is_file():

@@ -25,8 +25,8 @@ import torch
 from ignite.engine import Engine, Events
 
 from medunet.data.io import atomic_path
-from medunet.engines.distributed import is_main_process
 from medunet.metrics import SCORE_NAMES, segmentation_scores
+from medunet.ranks import is_main_process
 from medunet.transforms.postprocess import ProbabilityToInstances, remove_small_objects
 
 __all__ = ["PostprocessCalibration", "calibrate_postprocess"]

@@ -26,8 +26,8 @@ from ignite.engine import Engine, Events
 from monai.handlers import CheckpointLoader
 
 from medunet.data.io import atomic_path
-from medunet.engines.distributed import is_main_process
 from medunet.messages import flag
+from medunet.ranks import is_main_process
 
 __all__ = ["ModelCheckpointLoader", "TrainingCheckpoint", "rng_state", "set_rng_state"]
 

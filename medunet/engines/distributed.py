@@ -15,6 +15,10 @@ import torch
 import torch.distributed as dist
 from monai.handlers import CheckpointLoader, LrScheduleHandler, ValidationHandler
 
+from medunet.engines.budget import TimeBudget
+from medunet.engines.checkpoint import TrainingCheckpoint
+from medunet.ranks import is_main_process, rank_seed
+
 __all__ = [
     "ddp_network",
     "distributed_device",
@@ -24,11 +28,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-
-def is_main_process() -> bool:
-    """True on rank 0 or when not distributed."""
-    return not (dist.is_available() and dist.is_initialized()) or dist.get_rank() == 0
 
 
 def distributed_device(backend: str | None = None) -> torch.device:
@@ -65,17 +64,9 @@ def handlers_for_rank(handlers: Sequence[Any] | None) -> list[Any]:
     """All handlers on rank 0; on other ranks only those every rank must run: scheduler
     steps, the time budget, checkpoint resume and loading, and validation (MONAI's metrics
     gather their values from all ranks, each validating its shard), not logging or saving."""
-    from medunet.engines.budget import TimeBudget
-    from medunet.engines.checkpoint import TrainingCheckpoint  # it imports this module
-
     if handlers is None:
         return []
     if is_main_process():
         return list(handlers)
     keep = (LrScheduleHandler, TrainingCheckpoint, ValidationHandler, CheckpointLoader, TimeBudget)
     return [h for h in handlers if isinstance(h, keep)]
-
-
-def rank_seed(seed: int) -> int:
-    """``seed + rank``: the same run is reproducible, yet ranks draw different augmentations."""
-    return int(seed) + (dist.get_rank() if dist.is_available() and dist.is_initialized() else 0)

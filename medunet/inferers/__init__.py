@@ -9,10 +9,12 @@ from medunet.inferers.overlap_tile import (
     default_memory_budget_mb,
     mirror_pad,
 )
+from medunet.inferers.tile_plan import TilePlan
 
 __all__ = [
     "AutocastInferer",
     "OverlapTileInferer",
+    "TilePlan",
     "autocast",
     "bf16_is_fast",
     "default_memory_budget_mb",

@@ -36,8 +36,10 @@ import torch.nn.functional as F
 from monai.inferers import Inferer, sliding_window_inference
 from monai.utils import convert_to_dst_type, ensure_tuple_rep
 
+from medunet.data.blocks import border_indices
 from medunet.inferers.autocast import AUTOCAST_KINDS, autocast_network
 from medunet.inferers.cpu_allocator import tune_glibc_malloc
+from medunet.inferers.tile_plan import TilePlan
 from medunet.networks.tiles import TileGeometry, tile_geometry_of
 
 __all__ = ["OverlapTileInferer", "default_memory_budget_mb", "mirror_pad"]
@@ -68,7 +70,8 @@ def mirror_pad(x: torch.Tensor, pads: Sequence[tuple[int, int]], mode: str = "re
 
     ``"reflect"`` mirrors about the border pixels (as ``numpy.pad(mode="reflect")``),
     reflecting repeatedly where a pad is larger than the image (a one-pixel axis repeats its
-    value); ``"replicate"`` repeats the border pixels; ``"constant"`` pads zeros.
+    value); ``"replicate"`` repeats the border pixels
+    (:func:`~medunet.data.blocks.border_indices`); ``"constant"`` pads zeros.
     """
     if mode not in _PAD_MODES:
         raise ValueError(f"padding_mode must be one of {_PAD_MODES}, got {mode!r}.")
@@ -77,13 +80,8 @@ def mirror_pad(x: torch.Tensor, pads: Sequence[tuple[int, int]], mode: str = "re
         return F.pad(x, spec, mode="constant", value=0.0)
     for axis, (before, after) in enumerate(pads):
         n = x.shape[axis + 2]
-        idx = torch.arange(-before, n + after, device=x.device)
-        if mode == "reflect" and n > 1:
-            idx = idx.remainder(2 * (n - 1))
-            idx = torch.where(idx > n - 1, 2 * (n - 1) - idx, idx)
-        else:
-            idx = idx.clamp(0, n - 1)
-        x = x.index_select(axis + 2, idx)
+        idx = border_indices(-before, n + before + after, n, mode)
+        x = x.index_select(axis + 2, torch.from_numpy(idx).to(x.device))
     return x
 
 
@@ -193,31 +191,18 @@ class OverlapTileInferer(Inferer):
         self.autocast = autocast
 
     # ------------------------------------------------------------------ planning
-    def plan(self, image_size: Sequence[int], network: Any) -> dict[str, tuple[int, ...]]:
-        """Tile geometry for an image, per axis: ``roi`` (input tile), ``offset`` (where the
-        pixels a tile owns start in its window), ``stride`` (pixels a tile owns),
-        ``pad_before``/``pad_after`` (mirror padding of the image) and ``tiles``."""
+    def plan(self, image_size: Sequence[int], network: Any) -> TilePlan:
+        """The tiles over an image of ``image_size`` (spatial, per axis) for ``network``."""
         geometry = tile_geometry_of(network)
         roi = self._roi(image_size, geometry)
         axes = [self._axis_geometry(geometry, r, axis) for axis, r in enumerate(roi)]
-        offset = tuple(g[0] for g in axes)
         stride = tuple(g[1] for g in axes)
         if any(s < 1 for s in stride):
             raise ValueError(
                 f"input tile {roi} leaves no output pixels after the halo and the "
                 f"{self._alignment(geometry)}-pixel pooling grid; use a larger roi_size."
             )
-        tiles = tuple(math.ceil(n / s) for n, s in zip(image_size, stride, strict=True))
-        padded = tuple((t - 1) * s + r for t, s, r in zip(tiles, stride, roi, strict=True))
-        pad_after = tuple(p - n - o for p, n, o in zip(padded, image_size, offset, strict=True))
-        return {
-            "roi": roi,
-            "offset": offset,
-            "stride": stride,
-            "pad_before": offset,
-            "pad_after": pad_after,
-            "tiles": tiles,
-        }
+        return TilePlan.over(image_size, roi, tuple(g[0] for g in axes), stride)
 
     def _alignment(self, geometry: TileGeometry) -> int:
         return self.alignment if self.alignment is not None else geometry.alignment
@@ -318,17 +303,29 @@ class OverlapTileInferer(Inferer):
         if args:
             raise ValueError("OverlapTileInferer passes only keyword arguments to the network.")
         x = self._check_inputs(inputs, network)
-        sw_device = torch.device(self.sw_device) if self.sw_device is not None else x.device
+        sw_device = self._sw_device(x)
+        out = self._averaged(x, lambda t: self._tiled(t, network, sw_device, **kwargs))
+        return convert_to_dst_type(out, inputs, device=out.device, dtype=out.dtype)[0]
+
+    def _sw_device(self, x: torch.Tensor, given: torch.device | str | None = None) -> torch.device:
+        """The device tiles run on: ``given``, else ``sw_device``, else the input's (the CPU
+        allocator tuned once, when asked)."""
+        sw_device = torch.device(given if given is not None else self.sw_device or x.device)
         if self.tune_cpu_allocator and sw_device.type == "cpu":
             _tune_allocator_once()
-        spatial_dims = x.dim() - 2
+        return sw_device
+
+    def _averaged(
+        self, x: torch.Tensor, predict: Callable[[torch.Tensor], torch.Tensor]
+    ) -> torch.Tensor:
+        """``predict`` of ``x`` under this inferer's test-time augmentation: each flip or
+        rotation of ``x`` predicted, turned back and averaged (``predict`` alone without)."""
         out = None
-        pairs = _tta_transforms(self.tta, spatial_dims)
+        pairs = _tta_transforms(self.tta, x.dim() - 2)
         for forward, inverse in pairs:
-            pred = inverse(self._tiled(forward(x), network, sw_device, **kwargs))
+            pred = inverse(predict(forward(x)))
             out = pred if out is None else out.add_(pred)
-        out = out / len(pairs) if len(pairs) > 1 else out
-        return convert_to_dst_type(out, inputs, device=out.device, dtype=out.dtype)[0]
+        return out / len(pairs) if len(pairs) > 1 else out
 
     def _check_inputs(self, inputs: torch.Tensor, network: Any) -> torch.Tensor:
         if not isinstance(inputs, torch.Tensor):
@@ -367,44 +364,38 @@ class OverlapTileInferer(Inferer):
     ) -> torch.Tensor:
         spatial = tuple(x.shape[2:])
         plan = self.plan(spatial, network)
-        padded = mirror_pad(
-            x, list(zip(plan["pad_before"], plan["pad_after"], strict=True)), self.padding_mode
-        )
-        result = self.stitch(padded, network, plan, sw_device, **kwargs)
-        crop = tuple(slice(b, b + n) for b, n in zip(plan["pad_before"], spatial, strict=True))
+        result = self.stitch(mirror_pad(x, plan.pads, self.padding_mode), network, plan,
+                             sw_device, **kwargs)  # fmt: skip
+        crop = tuple(slice(b, b + n) for b, n in zip(plan.pad_before, spatial, strict=True))
         return result[(slice(None), slice(None), *crop)]
 
     def predict_window(
         self,
         window: torch.Tensor,
         network: Callable,
-        plan: dict[str, tuple[int, ...]],
+        plan: TilePlan,
         sw_device: torch.device | None = None,
         **kwargs,
     ) -> torch.Tensor:
-        """:meth:`stitch` over one padded window with this inferer's test-time augmentation
-        (each flip or rotation of the window, predicted and turned back, averaged): what a
-        streamed block contributes. ``window`` ``(B, C, *w)``; returns ``(B, out_C, *w)``."""
+        """:meth:`stitch` over one padded window with this inferer's test-time augmentation:
+        what a streamed block contributes. ``window`` ``(B, C, *w)``; returns
+        ``(B, out_C, *w)``."""
         x = self._check_inputs(window, network)
-        sw_device = torch.device(sw_device) if sw_device is not None else x.device
-        if self.tune_cpu_allocator and sw_device.type == "cpu":
-            _tune_allocator_once()
-        out = None
-        pairs = _tta_transforms(self.tta, x.dim() - 2)
-        for forward, inverse in pairs:
-            moved = forward(x)
-            plan_t = plan
-            if moved.shape != x.shape:  # a quarter turn swaps the first two spatial axes
-                plan_t = {k: (v[1], v[0], *v[2:]) for k, v in plan.items()}
-            pred = inverse(self.stitch(moved, network, plan_t, sw_device, **kwargs))
-            out = pred if out is None else out.add_(pred)
-        return out / len(pairs) if len(pairs) > 1 else out
+        sw_device = self._sw_device(x, sw_device)
+        transposed = plan.transposed()
+
+        def predict(t: torch.Tensor) -> torch.Tensor:
+            # a quarter turn swaps the first two spatial axes
+            return self.stitch(t, network, plan if t.shape == x.shape else transposed,
+                               sw_device, **kwargs)  # fmt: skip
+
+        return self._averaged(x, predict)
 
     def stitch(
         self,
         window: torch.Tensor,
         network: Callable,
-        plan: dict[str, tuple[int, ...]],
+        plan: TilePlan,
         sw_device: torch.device,
         **kwargs,
     ) -> torch.Tensor:
@@ -414,7 +405,7 @@ class OverlapTileInferer(Inferer):
         axis for some number of tiles: the whole mirrored image, or one streamed block's
         window (:mod:`medunet.inferers.streaming`), whose tiles are then the same as the
         whole image's."""
-        roi, offset, stride = plan["roi"], plan["offset"], plan["stride"]
+        roi, offset, stride = plan.roi, plan.offset, plan.stride
         weight = torch.zeros(roi, dtype=window.dtype, device=sw_device)
         weight[tuple(slice(o, o + s) for o, s in zip(offset, stride, strict=True))] = 1.0
 

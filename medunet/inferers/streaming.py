@@ -16,10 +16,11 @@ import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 
+from medunet.data.blocks import iter_blocks
 from medunet.inferers.overlap_tile import OverlapTileInferer
+from medunet.inferers.tile_plan import TilePlan
 
 __all__ = ["StreamGrid", "predict_block"]
 
@@ -35,7 +36,7 @@ class StreamGrid:
     """
 
     shape: tuple[int, ...]
-    plan: dict
+    plan: TilePlan
     block: tuple[int, ...]
 
     @classmethod
@@ -54,7 +55,7 @@ class StreamGrid:
         if len(sizes) != len(shape) or any(int(b) < 1 for b in sizes):
             raise ValueError(f"block size {block_size} needs a positive size per axis.")
         block = tuple(
-            max(1, round(int(b) / s)) * s for b, s in zip(sizes, plan["stride"], strict=True)
+            max(1, round(int(b) / s)) * s for b, s in zip(sizes, plan.stride, strict=True)
         )
         return cls(shape, plan, block)
 
@@ -68,13 +69,8 @@ class StreamGrid:
 
     def blocks(self) -> Iterator[tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]]:
         """``(index, start, stop)`` of every block, row-major (the last axis fastest)."""
-        for flat in range(len(self)):
-            index = tuple(int(i) for i in np.unravel_index(flat, self.counts))
-            start = tuple(i * b for i, b in zip(index, self.block, strict=True))
-            stop = tuple(
-                min(s + b, n) for s, b, n in zip(start, self.block, self.shape, strict=True)
-            )
-            yield index, start, stop
+        for start, stop in iter_blocks(self.shape, self.block):
+            yield tuple(s // b for s, b in zip(start, self.block, strict=True)), start, stop
 
     def window(
         self, start: Sequence[int], stop: Sequence[int]
@@ -82,13 +78,7 @@ class StreamGrid:
         """``(window start, window size)`` in image coordinates: what the tiles owning
         ``[start, stop)`` read (it reaches beyond the image where the block is at a border:
         read it mirrored, as the whole image is)."""
-        roi, offset, stride = self.plan["roi"], self.plan["offset"], self.plan["stride"]
-        w_start, w_size = [], []
-        for s, e, r, o, st in zip(start, stop, roi, offset, stride, strict=True):
-            tiles = math.ceil((e - s) / st)
-            w_start.append(s - o)
-            w_size.append((tiles - 1) * st + r)
-        return tuple(w_start), tuple(w_size)
+        return self.plan.window(start, stop)
 
 
 def predict_block(
@@ -107,6 +97,4 @@ def predict_block(
             as the network expects.
     """
     out = inferer.predict_window(window, network, grid.plan, sw_device)
-    offset = grid.plan["offset"]
-    core = tuple(slice(o, o + (e - s)) for o, s, e in zip(offset, start, stop, strict=True))
-    return out[(slice(None), slice(None), *core)]
+    return out[(slice(None), slice(None), *grid.plan.core(start, stop))]

@@ -31,7 +31,7 @@ from medunet.transforms.postprocess import (
 from medunet.transforms.regions import REGION_PARTS, CropRegiond, region_slices
 from medunet.transforms.save import SaveMicroscopyd, SaveVolumed, output_stem
 from medunet.transforms.scale import SCALED_FROM, Rescaled, RestoreScaled, resize
-from medunet.transforms.tiles import RandTileCropd, reflect_indices, tile_geometry
+from medunet.transforms.tiles import RandTileCropd, tile_geometry
 from medunet.transforms.weight_map import (
     BoundaryWeightMap,
     BoundaryWeightMapd,
@@ -39,7 +39,6 @@ from medunet.transforms.weight_map import (
     class_weight_map,
     cutoff_distance,
     naive_border_term,
-    weight_map_of_file,
 )
 
 __all__ = [
@@ -80,11 +79,9 @@ __all__ = [
     "output_stem",
     "paper_augmentations",
     "read_postprocess",
-    "reflect_indices",
     "region_slices",
     "remove_small_objects",
     "resize",
     "seeded_instances",
     "tile_geometry",
-    "weight_map_of_file",
 ]

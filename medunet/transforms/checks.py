@@ -10,8 +10,8 @@ from monai.config import KeysCollection, NdarrayOrTensor
 from monai.transforms import MapTransform
 from monai.utils import convert_data_type
 
+from medunet.data.labels import check_label_values
 from medunet.messages import setting
-from medunet.transforms.labels import check_label_values
 
 __all__ = ["CheckImaged", "CheckPaird", "source_name"]
 

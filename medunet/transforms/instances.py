@@ -11,7 +11,7 @@ from monai.transforms import MapTransform, Transform
 from monai.utils import convert_to_dst_type
 from scipy import ndimage as ndi
 
-from medunet.transforms.labels import check_instance_labels
+from medunet.data.labels import check_instance_labels
 
 __all__ = [
     "INSTANCE_MODES",
@@ -48,7 +48,7 @@ class InstanceToSemantic(Transform):
 
     Shapes:
         input ``(1, H, W)`` or ``(1, H, W, D)`` non-negative integer instance labels
-        (checked by :func:`~medunet.transforms.labels.check_instance_labels`); output the
+        (checked by :func:`~medunet.data.labels.check_instance_labels`); output the
         same shape, int64 (torch) or int64 numpy, keeping MetaTensor meta.
     """
 

@@ -17,23 +17,10 @@ import torch
 from monai.config import KeysCollection, NdarrayOrTensor
 from monai.transforms import MapTransform, Randomizable
 
+from medunet.data.blocks import border_indices
 from medunet.networks.tiles import tile_geometry_of
 
-__all__ = ["RandTileCropd", "reflect_indices", "tile_geometry"]
-
-
-def reflect_indices(start: int, length: int, size: int) -> np.ndarray:
-    """Indices ``start .. start+length-1`` folded into ``[0, size)`` by mirroring.
-
-    Mirroring does not repeat the edge pixel (numpy's ``"reflect"``), and folds as often as
-    needed, so a tile may be larger than the image.
-    """
-    idx = np.arange(start, start + length)
-    if size == 1:
-        return np.zeros_like(idx)
-    period = 2 * (size - 1)
-    idx = np.mod(idx, period)
-    return np.where(idx >= size, period - idx, idx)
+__all__ = ["RandTileCropd", "tile_geometry"]
 
 
 def tile_geometry(
@@ -130,7 +117,7 @@ class RandTileCropd(Randomizable, MapTransform):
     def _crop(self, x: NdarrayOrTensor, start: Sequence[int]) -> torch.Tensor:
         t = x.as_tensor() if hasattr(x, "as_tensor") else torch.as_tensor(x)
         for axis, (s, h, size) in enumerate(zip(start, self.halo, self.input_tile, strict=True)):
-            idx = reflect_indices(s - h, size, t.shape[axis + 1])
+            idx = border_indices(s - h, size, t.shape[axis + 1])
             t = t.index_select(axis + 1, torch.from_numpy(idx).to(t.device))
         return t
 

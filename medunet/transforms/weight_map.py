@@ -30,7 +30,7 @@ from monai.transforms import MapTransform, Transform
 from monai.utils import convert_to_dst_type
 from scipy import ndimage as ndi
 
-from medunet.transforms.labels import check_instance_labels
+from medunet.data.labels import check_instance_labels
 
 __all__ = [
     "BoundaryWeightMap",
@@ -39,7 +39,6 @@ __all__ = [
     "class_weight_map",
     "cutoff_distance",
     "naive_border_term",
-    "weight_map_of_file",
 ]
 
 DEFAULT_TOLERANCE = 1e-6
@@ -310,22 +309,3 @@ class BoundaryWeightMapd(MapTransform):
                         spacing = [s / min(spacing) for s in spacing]
             d[self.weight_key] = self.transform(d[key], spacing=spacing)
         return d
-
-
-def weight_map_of_file(
-    labels: str | os.PathLike, w0: float = 10.0, sigma: float = 5.0, instances: str = "labels"
-) -> tuple[np.ndarray, dict]:
-    """``(weights (*spatial) float32, meta)`` of a label image file (``medunet weightmap``).
-
-    For volumes (NIfTI, NRRD, MHA) sigma is in the units of the voxel spacing, for microscopy
-    images in pixels. ``meta`` is :func:`~medunet.data.read_label_image`'s (spacing, affine),
-    to write the map on the labels' grid.
-    """
-    from medunet.data.images import is_volume, read_label_image
-
-    array, meta = read_label_image(labels)
-    spacing = meta["spacing"] if is_volume(labels) else None
-    weights = BoundaryWeightMap(w0=w0, sigma=sigma, spacing=spacing, instances=instances)(
-        array[None]
-    )
-    return np.asarray(weights[0], dtype=np.float32), meta

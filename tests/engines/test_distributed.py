@@ -1,18 +1,48 @@
-"""DDP helpers without a process group; the optimiser switch."""
+"""DDP helpers in one process and on two gloo ranks; the optimiser switch."""
 
 from __future__ import annotations
 
 import pytest
 import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
 from monai.handlers import LrScheduleHandler, StatsHandler
 
-from medunet.engines import build_optimizer, distributed_device, handlers_for_rank, rank_seed
+from medunet.engines import (
+    TimeBudget,
+    build_optimizer,
+    distributed_device,
+    handlers_for_rank,
+    is_main_process,
+    rank_seed,
+)
 
 
 def test_single_process_keeps_all_handlers_and_seed():
     handlers = [StatsHandler(), LrScheduleHandler(lr_scheduler=None)]
     assert handlers_for_rank(handlers) == handlers and handlers_for_rank(None) == []
     assert rank_seed(7) == 7
+
+
+def _rank_worker(rank: int, init: str, results) -> None:
+    dist.init_process_group("gloo", init_method=init, rank=rank, world_size=2)
+    try:
+        budget = TimeBudget(seconds=10)
+        handlers = [StatsHandler(), LrScheduleHandler(lr_scheduler=None), budget]
+        kept = [type(h).__name__ for h in handlers_for_rank(handlers)]
+        results[rank] = (is_main_process(), rank_seed(7), kept)
+    finally:
+        dist.destroy_process_group()
+
+
+def test_two_ranks_split_the_work(tmp_path):
+    """Rank 1 draws its own augmentations and runs only what every rank must (the
+    scheduler, the budget), not logging; rank 0 keeps everything."""
+    results = mp.Manager().dict()
+    init = f"file://{tmp_path / 'store'}"
+    mp.spawn(_rank_worker, args=(init, results), nprocs=2, join=True)
+    assert results[0] == (True, 7, ["StatsHandler", "LrScheduleHandler", "TimeBudget"])
+    assert results[1] == (False, 8, ["LrScheduleHandler", "TimeBudget"])
 
 
 def test_distributed_device_outside_torchrun_says_how(monkeypatch):

@@ -12,10 +12,6 @@ from medunet.inferers import OverlapTileInferer, mirror_pad
 from medunet.networks import UNet2015
 
 
-def _pads(plan: dict) -> list[tuple[int, int]]:
-    return list(zip(plan["pad_before"], plan["pad_after"], strict=True))
-
-
 def _np_reflect(x: torch.Tensor, pads: list[tuple[int, int]]) -> torch.Tensor:
     return torch.from_numpy(np.pad(x.numpy(), [(0, 0), (0, 0), *pads], mode="reflect"))
 
@@ -26,10 +22,10 @@ def test_tiled_equals_whole_image_2d_valid(size):
     inferer = OverlapTileInferer(roi_size=76)
     x = torch.randn(2, 1, *size)
     plan = inferer.plan(size, net)
-    assert all(t >= 1 for t in plan["tiles"])
+    assert all(t >= 1 for t in plan.tiles)
     with torch.no_grad():
         tiled = inferer(x, net)
-        whole = net(_np_reflect(x, _pads(plan)))  # manually mirrored, one forward pass
+        whole = net(_np_reflect(x, plan.pads))  # manually mirrored, one forward pass
     assert tiled.shape == (2, 3, *size)
     torch.testing.assert_close(tiled, whole[..., : size[0], : size[1]], atol=1e-4, rtol=1e-4)
 
@@ -40,10 +36,10 @@ def test_tiled_equals_whole_image_3d_valid(size):
     inferer = OverlapTileInferer(roi_size=(52, 48, 48), sw_batch_size=3)
     x = torch.randn(1, 1, *size)
     plan = inferer.plan(size, net)
-    assert np.prod(plan["tiles"]) > 1
+    assert np.prod(plan.tiles) > 1
     with torch.no_grad():
         tiled = inferer(x, net)
-        whole = net(_np_reflect(x, _pads(plan)))
+        whole = net(_np_reflect(x, plan.pads))
     torch.testing.assert_close(
         tiled, whole[..., : size[0], : size[1], : size[2]], atol=1e-4, rtol=1e-4
     )
@@ -52,8 +48,8 @@ def test_tiled_equals_whole_image_3d_valid(size):
 def test_stride_keeps_the_pooling_grid_aligned():
     net = UNet2015(2, 1, 2)  # the paper: 572 -> 388, 388 % 16 == 4
     plan = OverlapTileInferer(roi_size=572).plan((1000, 1000), net)
-    assert net.output_size(572) == 388 and plan["stride"] == (384, 384)
-    assert plan["tiles"] == (3, 3)
+    assert net.output_size(572) == 388 and plan.stride == (384, 384)
+    assert plan.tiles == (3, 3)
 
 
 def test_crop_mode_same_padded_network():
@@ -63,11 +59,11 @@ def test_crop_mode_same_padded_network():
     x = torch.randn(1, 1, *size)
     plan = inferer.plan(size, net)
     assert net.tile_geometry.context_halo() == 23
-    assert plan["offset"] == (24, 24)  # the halo rounded up to the 4-pixel pooling grid
-    assert np.prod(plan["tiles"]) > 1
+    assert plan.offset == (24, 24)  # the halo rounded up to the 4-pixel pooling grid
+    assert np.prod(plan.tiles) > 1
     with torch.no_grad():
         tiled = inferer(x, net)
-        mirrored_whole = net(_np_reflect(x, _pads(plan)))
+        mirrored_whole = net(_np_reflect(x, plan.pads))
         plain_whole = net(x)
     crop = (..., slice(24, 24 + size[0]), slice(24, 24 + size[1]))
     torch.testing.assert_close(tiled, mirrored_whole[crop], atol=1e-4, rtol=1e-4)
@@ -96,7 +92,7 @@ def test_image_smaller_than_one_tile(size):
         out = inferer(x, net)
         plan = inferer.plan(size, net)
         if min(size) > 1:  # numpy cannot reflect a one-pixel axis; we repeat it
-            whole = net(_np_reflect(x, _pads(plan)))[..., : size[0], : size[1]]
+            whole = net(_np_reflect(x, plan.pads))[..., : size[0], : size[1]]
             torch.testing.assert_close(out, whole, atol=1e-4, rtol=1e-4)
     assert out.shape == (1, 2, *size) and torch.isfinite(out).all()
 
@@ -133,13 +129,31 @@ def test_tta_is_exactly_inverted(tta, size):
     torch.testing.assert_close(averaged, plain, atol=1e-6, rtol=1e-6)
 
 
-def test_tta_changes_a_non_equivariant_network():
+@pytest.mark.parametrize("tta", ["flips", "rot90"])
+def test_tta_averages_the_turned_back_predictions(tta):
+    """A network that is not equivariant: TTA is the mean of the predictions of every flip
+    (rotation) of the image, each turned back; on a non-square image for rot90."""
     net = UNet2015(2, 1, 2, (4, 8, 16)).eval()
-    x = torch.randn(1, 1, 40, 40)
+    x = torch.randn(1, 1, 40, 52)
+    plain = OverlapTileInferer(roi_size=76)
+    if tta == "flips":
+        turns = [(lambda t, f=f: t.flip(f) if f else t,) * 2 for f in ((), (2,), (3,), (2, 3))]
+    else:
+        turns = [
+            (
+                lambda t, k=k, f=f: torch.rot90(t.flip(2) if f else t, k, dims=(2, 3)),
+                lambda t, k=k, f=f: (lambda r: r.flip(2) if f else r)(
+                    torch.rot90(t, -k, dims=(2, 3))
+                ),
+            )
+            for k in range(4)
+            for f in (False, True)
+        ]
     with torch.no_grad():
-        plain = OverlapTileInferer(roi_size=76)(x, net)
-        flips = OverlapTileInferer(roi_size=76, tta="flips")(x, net)
-    assert not torch.allclose(plain, flips)
+        expected = torch.stack([back(plain(turn(x), net)) for turn, back in turns]).mean(0)
+        averaged = OverlapTileInferer(roi_size=76, tta=tta)(x, net)
+    torch.testing.assert_close(averaged, expected, atol=1e-5, rtol=1e-5)
+    assert (averaged - plain(x, net)).abs().max() > 1e-3  # it is not the identity
 
 
 def test_metatensor_meta_is_kept():
@@ -158,13 +172,13 @@ def test_auto_tile_fits_budget_and_covers_image():
     for budget in (64, 256, 1024):
         inferer = OverlapTileInferer(memory_budget_mb=budget)
         plan = inferer.plan((2048, 1000), net)
-        assert all(net.tile_geometry.estimate_activation_mb(r) <= budget for r in plan["roi"])
-        assert all(s % 16 == 0 for s in plan["stride"])
+        assert all(net.tile_geometry.estimate_activation_mb(r) <= budget for r in plan.roi)
+        assert all(s % 16 == 0 for s in plan.stride)
         assert all(
-            t * s >= n for t, s, n in zip(plan["tiles"], plan["stride"], (2048, 1000), strict=True)
+            t * s >= n for t, s, n in zip(plan.tiles, plan.stride, (2048, 1000), strict=True)
         )
-    small = OverlapTileInferer(memory_budget_mb=64).plan((2048, 2048), net)["roi"][0]
-    large = OverlapTileInferer(memory_budget_mb=1024).plan((2048, 2048), net)["roi"][0]
+    small = OverlapTileInferer(memory_budget_mb=64).plan((2048, 2048), net).roi[0]
+    large = OverlapTileInferer(memory_budget_mb=1024).plan((2048, 2048), net).roi[0]
     assert large > small
 
 

@@ -7,19 +7,7 @@ import pytest
 import torch
 
 from medunet.networks import UNet2015
-from medunet.transforms import RandTileCropd, reflect_indices, tile_geometry
-
-
-@pytest.mark.parametrize(
-    ("start", "length", "size"), [(-5, 20, 7), (3, 4, 10), (-30, 80, 9), (0, 5, 1)]
-)
-def test_reflect_indices_match_numpy_reflect(start, length, size):
-    x = np.arange(size)
-    pad = 200
-    padded = np.pad(x, pad, mode="reflect") if size > 1 else np.zeros(2 * pad + 1, int)
-    np.testing.assert_array_equal(
-        x[reflect_indices(start, length, size)], padded[pad + start : pad + start + length]
-    )
+from medunet.transforms import RandTileCropd, tile_geometry
 
 
 def test_tile_geometry_uses_the_network():

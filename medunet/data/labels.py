@@ -1,5 +1,5 @@
-"""Checking label arrays, shared by the label-reading transforms, the bundles' input check
-(:class:`~medunet.transforms.CheckPaird`) and the command line."""
+"""Checking label arrays: shared by the label readers, the label transforms, the bundles'
+input check (:class:`~medunet.transforms.CheckPaird`) and the command line."""
 
 from __future__ import annotations
 
