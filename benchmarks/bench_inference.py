@@ -12,7 +12,7 @@ MONAI, which needs outputs the size of its window):
    not the image, apart from the image-sized input/output buffers;
 4. 3D: the same for a 192^3 volume, UNet2015 channels (8, 16, 32, 64), ours valid and
    same-with-crop vs MONAI roi 96;
-5. the CT/MRI bundle's default inference (its ``common.yaml`` + ``inference.yaml``:
+5. the CT/MRI bundle's default inference (its ``inference.yaml``:
    its network, same-padded channels 32..256, and its inferer) on a 192^3 volume vs MONAI
    ``sliding_window_inference`` with the same network, roi 96, overlap 0.5 gaussian (the model
    zoo's and nnU-Net's setting) and overlap 0.25 (``--ct-mri-only`` runs just this).

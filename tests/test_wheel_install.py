@@ -1,4 +1,5 @@
-"""A built wheel works outside the checkout: bundles, presets and the sample ship inside it.
+"""A built wheel works outside the checkout: bundles, presets and the sample ship inside it;
+an editable install finds them at the top of its checkout; pyproject lists every package.
 
 The wheel is built from the tracked files, installed into a fresh virtual environment (its
 dependencies, torch first, are reused from this environment through a path file, so nothing
@@ -21,6 +22,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tifffile
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    tomllib = None
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -60,6 +66,55 @@ def _ok(proc: subprocess.CompletedProcess) -> str:
     return proc.stdout
 
 
+def _fresh_venv(tmp_path: Path) -> Path:
+    """A virtual environment whose dependencies (torch, monai, ...) are this one's (a path
+    file after its own site-packages), so nothing is downloaded; returns its python."""
+    env_dir = tmp_path / "venv"
+    venv.EnvBuilder(with_pip=True).create(env_dir)
+    py = env_dir / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    site = Path(_ok(_run([py, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                         tmp_path, dict(os.environ))).strip())  # fmt: skip
+    ours = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
+    ours |= {p for p in sys.path if p.endswith("site-packages")}
+    (site / "zz_reuse_dependencies.pth").write_text("\n".join(sorted(ours)) + "\n")
+    return py
+
+
+def _clean_env() -> dict:
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "MEDUNET_BUNDLES",
+                                                           "MEDUNET_PRESETS")}  # fmt: skip
+    env["OMP_NUM_THREADS"] = "1"
+    return env
+
+
+@pytest.mark.skipif(tomllib is None, reason="tomllib is Python 3.11+")
+def test_pyproject_lists_every_package():
+    """``packages`` is explicit (the bundles and presets are mapped in from the top level):
+    a new subpackage of medunet must be listed, or the wheel would lack it."""
+    setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    found = {
+        ".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "medunet").rglob("__init__.py")
+    }
+    assert set(setuptools["packages"]) == found | {"medunet.bundles", "medunet.configs"}
+    assert setuptools["package-dir"] == {"medunet.bundles": "bundles", "medunet.configs": "configs"}
+
+
+@pytest.mark.slow
+def test_editable_install_finds_the_top_level_bundles(tmp_path):
+    src = _source_copy(tmp_path / "src")
+    py = _fresh_venv(tmp_path)
+    isolation = [] if importlib.util.find_spec("setuptools") is None else ["--no-build-isolation"]
+    # this environment's setuptools builds it (a fresh venv's own may predate PEP 660)
+    build_env = {**os.environ, "PYTHONPATH": sysconfig.get_paths()["purelib"]}
+    _ok(_run([py, "-m", "pip", "install", "--no-deps", *isolation, "-e", src], tmp_path,
+             build_env))  # fmt: skip
+    work = tmp_path / "elsewhere"
+    work.mkdir()
+    info = _ok(_run([py, "-m", "medunet", "info"], work, _clean_env()))
+    assert f"bundles ({src / 'bundles'})" in info and f"presets ({src / 'configs'})" in info, info
+    assert "unet2015_microscopy" in info and "quick_cpu_microscopy" in info, info
+
+
 @pytest.mark.slow
 def test_wheel_installs_and_runs_outside_the_checkout(tmp_path):
     src = _source_copy(tmp_path / "src")
@@ -67,25 +122,15 @@ def test_wheel_installs_and_runs_outside_the_checkout(tmp_path):
     _ok(_run([sys.executable, "-m", "pip", "wheel", "--no-deps", *isolation, "-w",
               tmp_path / "dist", src], tmp_path, dict(os.environ)))  # fmt: skip
     wheel = next((tmp_path / "dist").glob("medunet-*.whl"))
-    env_dir = tmp_path / "venv"
-    venv.EnvBuilder(with_pip=True).create(env_dir)
-    py = env_dir / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
-    site = Path(_ok(_run([py, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                         tmp_path, dict(os.environ))).strip())  # fmt: skip
-    # this environment's packages (torch, monai, ...) after the new site-packages
-    ours = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
-    ours |= {p for p in sys.path if p.endswith("site-packages")}
-    (site / "zz_reuse_dependencies.pth").write_text("\n".join(sorted(ours)) + "\n")
+    py = _fresh_venv(tmp_path)
     _ok(_run([py, "-m", "pip", "install", "--no-deps", "--no-index", wheel], tmp_path,
              dict(os.environ)))  # fmt: skip
     work = tmp_path / "elsewhere"
     work.mkdir()
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "MEDUNET_BUNDLES",
-                                                           "MEDUNET_PRESETS")}  # fmt: skip
-    env["OMP_NUM_THREADS"] = "1"
+    env = _clean_env()
     medunet = [py, "-m", "medunet"]
     where = _ok(_run([py, "-c", "import medunet; print(medunet.__file__)"], work, env))
-    assert Path(where.strip()).is_relative_to(site), where  # the installed copy, not the checkout
+    assert "site-packages" in where and str(ROOT) not in where, where  # the installed copy
     info = _ok(_run([*medunet, "info"], work, env))
     assert "unet2015_microscopy" in info and "unet2015_ct_mri" in info, info
     assert "quick_cpu_microscopy" in info and "isbi2012_em" in info, info

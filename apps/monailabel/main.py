@@ -9,7 +9,7 @@ exported bundle brings its trained weights. Nothing is downloaded: no model-zoo 
 SAM checkpoints.
 
 MONAI Label reads one config file per task, so the copy's ``train.yaml`` and
-``inference.yaml`` are the merged configs (``common.yaml`` + task + preset), built by the
+``inference.yaml`` are the merged configs (the task + presets), built by the
 same :func:`medunet.bundle.layer_config` as ``medunet train`` and ``infer``.
 ``--conf <bundle>.preset NAME|FILE`` layers a preset, e.g. ``--conf
 unet2015_microscopy.preset quick_cpu_microscopy`` for a small network that trains in

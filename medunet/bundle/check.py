@@ -22,6 +22,7 @@ import numpy as np
 from monai.transforms import Compose
 
 from medunet.bundle.config import LayeredConfig, merged_config
+from medunet.data.headers import check_volume_header
 from medunet.planning import DatasetFingerprint, case_fingerprint
 from medunet.transforms.checks import CheckImaged, CheckPaird
 from medunet.transforms.instances import label_components
@@ -69,14 +70,17 @@ class DatasetReport:
 
 
 def _header(path: str) -> tuple[tuple[int, ...], np.ndarray | None] | None:
-    """``(spatial shape, affine or None)`` from a file's header, or None where unsupported."""
+    """``(spatial shape, affine or None)`` from a file's header, or None where unsupported.
+
+    Raises:
+        ValueError: a volume header that places the volume nowhere
+            (:func:`~medunet.data.headers.check_volume_header`).
+    """
+    header = check_volume_header(path)
+    if header is not None:
+        return header.shape, header.affine
     lower = path.lower()
     try:
-        if lower.endswith((".nii", ".nii.gz")):
-            import nibabel as nib
-
-            img = nib.load(path)
-            return tuple(int(s) for s in img.shape[:3]), np.asarray(img.affine, float)
         if lower.endswith((".tif", ".tiff")):
             import tifffile
 
@@ -95,7 +99,12 @@ def _first(value: Any) -> str:
 
 
 def _header_problem(item: dict) -> str | None:
-    image, label = _header(_first(item["image"])), _header(_first(item["label"]))
+    try:
+        image, label = _header(_first(item["image"])), _header(_first(item["label"]))
+    except ValueError as err:
+        return str(err)
+    except Exception:  # unreadable headers are reported by the full read
+        return None
     if image is None or label is None:
         return None
     if image[0] != label[0] and len(image[0]) == len(label[0]):

@@ -28,6 +28,7 @@ from medunet.bundle.streaming import (
 from medunet.bundle.workflow import LogPolicy, run_workflow
 from medunet.data.datalist import case_name, find_images
 from medunet.data.dicom import is_single_series
+from medunet.data.headers import check_volume_header
 from medunet.data.microscopy import MICROSCOPY_SUFFIXES
 
 __all__ = ["bundle_suffixes", "list_inputs", "model_config", "run_inference"]
@@ -126,6 +127,9 @@ def run_inference(
         )
     config = model_config(bund, model_path, presets, settings)
     datalist = list_inputs(inputs, bundle_suffixes(config))
+    for item in datalist:  # every header before the first output is written
+        for path in item["image"] if isinstance(item["image"], list) else [item["image"]]:
+            check_volume_header(path)
     out = Path(output).expanduser().resolve()
     out.mkdir(parents=True, exist_ok=True)
     overrides = {

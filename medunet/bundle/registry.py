@@ -1,10 +1,13 @@
-"""Where bundles and presets are: shipped inside the package, plus folders of your own.
+"""Where bundles and presets are: shipped with medunet, plus folders of your own.
 
 The medunet bundles (``unet2015_microscopy``, ``unet2015_ct_mri``) and the presets layered
-over them (``quick_cpu_microscopy``, ``isbi2012_em``, ...) ship inside the package
-(``medunet/bundles/``, ``medunet/configs/``) and are found with :mod:`importlib.resources`,
-so a pip-installed medunet finds them from any working directory. ``$MEDUNET_BUNDLES`` and
-``$MEDUNET_PRESETS`` (folders separated by ``os.pathsep``) add folders searched first.
+over them (``quick_cpu_microscopy``, ``isbi2012_em``, ...) live at the top of the repository
+(``bundles/``, ``configs/``) and ship inside the installed package as ``medunet/bundles/``
+and ``medunet/configs/`` (pyproject's ``package-dir``). :func:`shipped_path` finds them
+either way: inside the package (a wheel), else beside it (a checkout or an editable
+install), so a pip-installed medunet finds them from any working directory.
+``$MEDUNET_BUNDLES`` and ``$MEDUNET_PRESETS`` (folders separated by ``os.pathsep``) add
+folders searched first.
 """
 
 from __future__ import annotations
@@ -28,8 +31,11 @@ __all__ = [
 
 
 def shipped_path(name: str) -> Path:
-    """A folder shipped inside the medunet package (``"bundles"``, ``"configs"``)."""
-    return Path(str(resources.files("medunet") / name))
+    """A folder shipped with medunet (``"bundles"``, ``"configs"``): inside the installed
+    package (a wheel), else at the top of the checkout it is imported from."""
+    package = Path(str(resources.files("medunet")))
+    inside = package / name
+    return inside if inside.is_dir() else package.parent / name
 
 
 def _dirs(variable: str, shipped: str) -> list[Path]:
@@ -92,11 +98,11 @@ class Bundle:
         raise ValueError(f"bundle {self.root} has no configs/{name}.yaml; is it a medunet bundle?")
 
     def configs(self, name: str) -> list[Path]:
-        """The files of the ``name`` task (``train``, ``inference``): ``common.yaml`` (what
-        training and inference share: network, preprocessing) when the bundle has one, then
-        ``<name>.yaml``; ``python -m monai.bundle run --config_file`` takes the same list."""
-        common = self.root / "configs" / "common.yaml"
-        return [common, self.config(name)] if common.is_file() else [self.config(name)]
+        """The files of the ``name`` task (``train``, ``inference``), as ``python -m
+        monai.bundle run --config_file`` takes them: ``<name>.yaml`` alone (the shipped
+        tasks carry their copy of ``common.yaml``, the one definition of the network and
+        preprocessing, as model-zoo bundles run from one file)."""
+        return [self.config(name)]
 
     @property
     def meta_file(self) -> Path:

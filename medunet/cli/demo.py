@@ -14,7 +14,7 @@ from pathlib import Path
 
 from medunet.bundle.demo import DEFAULT_TIME_BUDGET, DEMO_OUTPUTS, run_demo
 from medunet.cli.logs import cli_log_policy
-from medunet.cli.options import show_progress
+from medunet.cli.options import positive_float, positive_int, show_progress
 from medunet.metrics.folders import format_table
 
 __all__ = ["add_parser"]
@@ -54,14 +54,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--steps",
-        type=int,
+        type=positive_int,
         default=None,
         help="train on this many tiles instead (the same training on every machine; "
         "--steps 100 is a one-minute smoke run)",
     )
     p.add_argument(
         "--time-budget",
-        type=float,
+        type=positive_float,
         default=None,
         metavar="SECONDS",
         help=f"training seconds (default {DEFAULT_TIME_BUDGET:.0f} unless --steps is given: "

@@ -15,7 +15,13 @@ import argparse
 
 from medunet.bundle import StreamOptions, run_inference
 from medunet.cli.logs import cli_log_policy
-from medunet.cli.options import add_bundle_options, bundle_argument, show_progress
+from medunet.cli.options import (
+    add_bundle_options,
+    bundle_argument,
+    positive_float,
+    positive_int,
+    show_progress,
+)
 
 __all__ = ["add_parser"]
 
@@ -74,7 +80,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument(
         "--block-size",
-        type=int,
+        type=positive_int,
         default=None,
         metavar="N",
         help="stream every input in blocks of about N pixels (2D) or slabs of N slices (3D): "
@@ -82,7 +88,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--max-memory",
-        type=float,
+        type=positive_float,
         default=2.0,
         metavar="GB",
         help="without --block-size, stream inputs whose whole-image prediction would need "

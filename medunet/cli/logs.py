@@ -9,7 +9,9 @@ logged on and whenever that logger was made:
 - the terminal (standard error): medunet's own lines (INFO and up) and warnings of other
   libraries; third-party INFO lines only with ``--verbose``; no tracebacks and no error
   records (the command ends with its one-line error instead);
-- the run folder's ``medunet.log`` (``medunet train``): every record, tracebacks included.
+- the run folder's ``medunet.log`` (``medunet train``): every record, tracebacks included;
+- ITK's messages (written from C++ to standard error otherwise) are records of the ``itk``
+  logger (:mod:`medunet.data.itk_messages`): in the log, on the terminal with ``--verbose``.
 
 With ``--debug`` nothing is taken over: every library logs as it would, and the command
 ends with the traceback.
@@ -20,6 +22,8 @@ from __future__ import annotations
 import logging
 import sys
 from pathlib import Path
+
+from medunet.data.itk_messages import route_itk_messages
 
 __all__ = ["CommandLogging", "cli_log_policy", "command_logging", "setup_logging"]
 
@@ -122,6 +126,7 @@ def setup_logging(verbose: bool = False, debug: bool = False) -> CommandLogging 
         return None
     logs = CommandLogging(verbose)
     logs.install()
+    route_itk_messages()  # ITK's C++ warnings become records too: the run log, not the terminal
     _ACTIVE["logging"] = logs
     return logs
 

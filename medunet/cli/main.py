@@ -21,9 +21,17 @@ from medunet.messages import use_cli_syntax
 __all__ = ["build_parser", "error_message", "main"]
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line, as every other error: the
+    option, what is wrong and where the options are (not the whole usage text)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} ({self.prog} --help lists the options)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``medunet`` command."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="medunet",
         description="The 2015 U-Net recipe on your images: train, infer, evaluate, export.",
         epilog="run `medunet COMMAND --help` for each command's options and an example",

@@ -5,7 +5,35 @@ from __future__ import annotations
 import argparse
 import sys
 
-__all__ = ["add_bundle_options", "bundle_argument", "show_progress"]
+__all__ = [
+    "add_bundle_options",
+    "bundle_argument",
+    "positive_float",
+    "positive_int",
+    "show_progress",
+]
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not positive; give 1 or more")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """An argparse type: a finite number > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not (value > 0 and value != float("inf")):
+        raise argparse.ArgumentTypeError(f"{text} is not a positive number")
+    return value
 
 
 def show_progress(args: argparse.Namespace) -> bool:

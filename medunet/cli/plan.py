@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from medunet.bundle import data_overrides, layer_config, plan_dataset, resolve_bundle, write_plan
-from medunet.cli.options import add_bundle_options, bundle_argument
+from medunet.cli.options import add_bundle_options, bundle_argument, positive_float
 from medunet.planning import fingerprint_lines, plan_table
 
 __all__ = ["add_parser"]
@@ -79,7 +79,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     bundle_argument(p)
     p.add_argument("--data", required=True, help="imagesTr/labelsTr folder or datalist JSON")
     p.add_argument(
-        "--time-budget", type=float, default=None, metavar="SECONDS", help="training seconds"
+        "--time-budget",
+        type=positive_float,
+        default=None,
+        metavar="SECONDS",
+        help="training seconds",
     )
     p.add_argument("--output", default=None, help="write the plan as a preset YAML file")
     p.add_argument("--overwrite", action="store_true", help="replace --output if it exists")

@@ -21,7 +21,13 @@ import argparse
 
 from medunet.bundle import run_training
 from medunet.cli.logs import cli_log_policy
-from medunet.cli.options import add_bundle_options, bundle_argument, show_progress
+from medunet.cli.options import (
+    add_bundle_options,
+    bundle_argument,
+    positive_float,
+    positive_int,
+    show_progress,
+)
 
 __all__ = ["add_parser"]
 
@@ -67,10 +73,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     bundle_argument(p)
     p.add_argument("--data", required=True, help="imagesTr/labelsTr folder or datalist JSON")
     p.add_argument("--output", required=True, help="run folder (checkpoints, logs, config)")
-    p.add_argument("--epochs", type=int, default=None, help="epochs (default: the bundle's)")
+    p.add_argument(
+        "--epochs", type=positive_int, default=None, help="epochs (default: the bundle's)"
+    )
     p.add_argument(
         "--time-budget",
-        type=float,
+        type=positive_float,
         default=None,
         metavar="SECONDS",
         help="train for this long: stop after the epoch that crosses it, learning-rate "

@@ -206,6 +206,12 @@ class DatasetFingerprint:
         return int(sum(c.objects.count for c in self.cases if c.objects is not None))
 
     @property
+    def touching_fraction(self) -> float:
+        """The fraction of objects that touch another (their gap is 0)."""
+        gaps = self._objects("gaps")
+        return float(np.mean(gaps == 0)) if gaps.size else 0.0
+
+    @property
     def touching_pairs(self) -> int:
         return int(sum(c.objects.touching_pairs for c in self.cases if c.objects is not None))
 

@@ -162,7 +162,7 @@ def _microscopy(plan: Plan, fp, device: str, time_budget: float | None) -> None:
     plan.set("w0", _round(w0), why)
     f = fp.foreground_fraction
     plan.set("class_weights", "balanced", f"foreground fraction {f:.2f}")
-    touching = 2 * fp.touching_pairs / max(objects, 1)
+    touching = fp.touching_fraction
     border = kind == "instances" and touching >= 0.05
     plan.set(
         "border_class",

@@ -25,7 +25,7 @@ def test_shipped_bundles_and_presets_live_in_the_package():
     assert all(p.parent == shipped_path("bundles") for p in list_bundles())
     assert {"quick_cpu_microscopy", "quick_cpu_em", "isbi2012_em"} <= set(list_presets())
     bundle = resolve_bundle("unet2015_microscopy")
-    assert [f.name for f in bundle.configs("train")] == ["common.yaml", "train.yaml"]
+    assert [f.name for f in bundle.configs("train")] == ["train.yaml"]
 
 
 def test_found_from_another_working_directory(tmp_path):

@@ -17,8 +17,8 @@ from scipy import ndimage as ndi
 from medunet.data import random_blobs
 
 ROOT = Path(__file__).resolve().parents[2]
-BUNDLES = ROOT / "medunet" / "bundles"
-PRESETS = ROOT / "medunet" / "configs"
+BUNDLES = ROOT / "bundles"
+PRESETS = ROOT / "configs"
 TINY_2D = ["--channels", "[4,8,16]", "--output_tile", "20", "--num_workers", "0"]
 TINY_3D = ["--channels", "[4,8]", "--output_tile", "8", "--num_workers", "0"]
 QUIET = ["--show_progress", "False"]
@@ -46,9 +46,10 @@ def make_dataset(root: Path, dims: int = 2, n: int = 3, test: bool = True) -> Pa
 
 
 def task(bundle: Path, *names: str) -> list[Path]:
-    """A task's config files of a bundle folder: ``common.yaml`` first, then ``names``
-    (``"train"``, ``"evaluate"``...), as ``python -m monai.bundle run --config_file`` takes them."""
-    return [bundle / "configs" / "common.yaml", *(bundle / "configs" / f"{n}.yaml" for n in names)]
+    """A task's config files of a bundle folder: ``names`` (``"train"``, ``"evaluate"``...),
+    as ``python -m monai.bundle run --config_file`` takes them (train.yaml and inference.yaml
+    run alone)."""
+    return [bundle / "configs" / f"{n}.yaml" for n in names]
 
 
 def copy_bundle(name: str, dest: Path) -> Path:

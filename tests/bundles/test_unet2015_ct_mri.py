@@ -42,7 +42,7 @@ def test_layout_metadata_and_net_in_out():
     verify_net_in_out(
         net_id="network_def",
         meta_file=str(CONFIGS / "metadata.json"),
-        config_file=[str(CONFIGS / "common.yaml"), str(CONFIGS / "inference.yaml")],
+        config_file=str(CONFIGS / "inference.yaml"),
         device="cpu",
     )
     meta = ConfigParser.load_config_file(CONFIGS / "metadata.json")

@@ -60,7 +60,7 @@ def test_net_in_out_and_tile_arithmetic_agree_with_metadata():
     verify_net_in_out(
         net_id="network_def",
         meta_file=str(CONFIGS / "metadata.json"),
-        config_file=[str(CONFIGS / "common.yaml"), str(CONFIGS / "inference.yaml")],
+        config_file=str(CONFIGS / "inference.yaml"),
         device="cpu",
     )
     parser = ConfigParser()

@@ -200,6 +200,10 @@ CT_TRAIN: dict[str, tuple[Callable[[Path], None], tuple[str, ...]]] = {
         ),
         ("imagesTr/vol1.nii.gz has 3 channels", "takes 1"),
     ),
+    "nan_in_the_label_affine": (
+        lambda d: _nifti_with_affine(d / "labelsTr" / "vol1.nii.gz", NAN_AFFINE),
+        ("labelsTr/vol1.nii.gz: its header's affine", "NaN"),
+    ),
 }
 
 
@@ -335,6 +339,19 @@ def _nifti(path: Path, array: np.ndarray) -> None:
     nib.save(nib.Nifti1Image(array, AFFINE), path)
 
 
+def _nifti_with_affine(path: Path, affine: np.ndarray) -> None:
+    """A NIfTI whose sform is ``affine`` as written (nibabel would not refuse it)."""
+    img = nib.Nifti1Image(np.ones((28, 24, 16), np.float32), None)
+    img.set_sform(affine, code=1)
+    img.set_qform(None, code=0)
+    nib.save(img, path)
+
+
+NAN_AFFINE = np.where(np.eye(4, dtype=bool), 1.0, 0.0)
+NAN_AFFINE[0, 3] = np.nan
+FLAT_AFFINE = np.diag([1.2, 1.2, 0.0, 1.0])  # every slice at the same place
+
+
 CT_INFER_BAD = {
     "truncated_nifti": (
         lambda p: (_nifti(p, np.ones((28, 24, 16), np.float32)), _truncate(p)),
@@ -350,6 +367,14 @@ CT_INFER_BAD = {
         lambda p: _nifti(p, np.zeros((28, 24, 16, 3), np.float32)),
         ("x.nii.gz has 3 channels", "takes 1"),
     ),
+    "nan_in_the_affine": (
+        lambda p: _nifti_with_affine(p, NAN_AFFINE),
+        ("x.nii.gz: its header's affine", "NaN", "rewrite the header"),
+    ),
+    "singular_affine": (
+        lambda p: _nifti_with_affine(p, FLAT_AFFINE),
+        ("x.nii.gz: its header's affine is singular", "voxel sizes 1.2, 1.2, 0"),
+    ),
 }
 
 
@@ -364,6 +389,25 @@ def test_volume_inference_refuses(tmp_path, volume_model, case):
     assert not out.exists() or not list(out.glob("*.nii.gz"))
     if out.exists():
         no_temp_files(out)
+
+
+def test_volume_inputs_and_options_refused_before_anything_is_written(tmp_path, volume_model):
+    """An empty folder (GDCM finds no series: ITK's C++ warning stays off the terminal) and a
+    bad option value end in one line, and no output folder appears."""
+    empty, out = tmp_path / "empty", tmp_path / "out"
+    empty.mkdir()
+    infer = ["infer", "unet2015_ct_mri", "--model", volume_model, "--output", out]
+    proc = medunet(*infer, empty, tty=True)
+    line = one_line_error(proc, "infer", "empty: no images found")
+    assert "GDCM" not in proc.stdout and "WARNING" not in proc.stdout, proc.stdout
+    _nifti(tmp_path / "x.nii.gz", np.ones((28, 24, 16), np.float32))
+    for option, value, needle in [("--block-size", "-5", "-5 is not positive"),
+                                  ("--block-size", "abc", "'abc' is not a whole number"),
+                                  ("--max-memory", "0", "0 is not a positive number")]:  # fmt: skip
+        proc = medunet(*infer, tmp_path / "x.nii.gz", option, value)
+        line = one_line_error(proc, "infer", f"argument {option}: {needle}", "--help")
+        assert line.count("medunet") == 2  # one line, not argparse's whole usage
+    assert not out.exists()
 
 
 @pytest.mark.parametrize(

@@ -297,6 +297,29 @@ def test_microscopy_train_resume_infer_evaluate_export(tmp_path):
 
 
 @pytest.mark.slow
+def test_z_stack_trains_and_infers_with_the_3d_preset(tmp_path):
+    """ImageJ Z-stacks (ZYX) with instance labels: the preset's spatial_dims (3), not the
+    bundle's (2), shapes the check, the plan, training and inference."""
+    data = make_dataset(tmp_path / "data", dims=3, n=3)
+    run = tmp_path / "run"
+    tiny = ["--set", "channels=[4,8]", "--set", "output_tile=8", "--set", "num_workers=0",
+            "--set", "iterations_per_epoch=2", "--no-progress"]  # fmt: skip
+    train = ["train", "unet2015_microscopy", "--data", data, "--output", run, "--device", "cpu"]
+    out = ok(medunet(*train, "--preset", "microscopy_3d", "--epochs", "1", *tiny))
+    assert "trained model" in out
+    assert json.loads((run / "config.json").read_text())["spatial_dims"] == 3
+    state = torch.load(run / "models" / "model.pt", weights_only=True)
+    assert state["head.weight"].dim() == 5  # a 3D network: (out, in, 1, 1, 1)
+    pred = tmp_path / "pred"
+    ok(medunet("infer", "unet2015_microscopy", data / "imagesTs", "--model",
+               run / "models" / "model.pt", "--output", pred))  # fmt: skip
+    image = tifffile.imread(data / "imagesTs" / "new0.tif")
+    labels = tifffile.imread(pred / "new0_labels.tif")
+    assert image.shape == labels.shape == (12, 30, 34)
+    assert tifffile.imread(pred / "new0_prob.tif").shape == image.shape
+
+
+@pytest.mark.slow
 def test_ct_mri_train_and_infer_nifti_on_the_input_grid(tmp_path):
     data = tmp_path / "data"
     for sub in ("imagesTr", "labelsTr", "imagesTs"):
