@@ -21,14 +21,14 @@ from typing import Any
 import numpy as np
 from monai.transforms import Compose
 
-from medunet.bundle.config import LayeredConfig, merged_config
+from medunet.bundle.config import LayeredConfig, spatial_dims_of
 from medunet.data.headers import check_volume_header
 from medunet.planning import DatasetFingerprint, case_fingerprint
 from medunet.transforms.checks import CheckImaged, CheckPaird
 from medunet.transforms.instances import label_components
 from medunet.transforms.load import SafeLoadImaged
 
-__all__ = ["DatasetReport", "check_dataset", "spatial_dims_of"]
+__all__ = ["DatasetReport", "check_dataset"]
 
 logger = logging.getLogger(__name__)
 
@@ -134,15 +134,6 @@ def _error_text(err: BaseException) -> str:
     return " ".join(str(err).split()) or type(err).__name__
 
 
-def spatial_dims_of(config: LayeredConfig, parser=None) -> int:
-    """The spatial dims of a run: the config's ``spatial_dims`` (a Z-stack preset sets 3 on
-    the 2D microscopy bundle), else the bundle's own."""
-    parser = parser if parser is not None else config.parser
-    if "spatial_dims" in parser and isinstance(parser["spatial_dims"], int):
-        return int(parser["spatial_dims"])
-    return config.bundle.spatial_dims
-
-
 def check_dataset(
     config: LayeredConfig,
     overrides: dict[str, Any] | None = None,
@@ -159,10 +150,8 @@ def check_dataset(
     Returns:
         a :class:`DatasetReport`; nothing is written.
     """
-    from monai.bundle import ConfigParser
-
-    parser = ConfigParser(merged_config(config.files, {**config.overrides, **(overrides or {})}))
-    dims = spatial_dims_of(config, parser)
+    parser = config.parser_with(overrides)
+    dims = spatial_dims_of(config.bundle, parser)
     report = DatasetReport()
     try:
         training = parser.get_parsed_content("train#dataset#data")

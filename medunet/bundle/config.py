@@ -10,6 +10,7 @@ type is a one-line error before anything runs.
 
 from __future__ import annotations
 
+import copy
 import difflib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ __all__ = [
     "parse_overrides",
     "read_configs",
     "run_setting",
+    "spatial_dims_of",
 ]
 
 
@@ -89,10 +91,10 @@ def run_preset(recorded: str) -> Path:
 
 
 def read_configs(config_files: Sequence[Path]) -> ConfigParser:
-    """The merged (unparsed) config of ``config_files``, to look ids up in."""
-    parser = ConfigParser()
-    parser.read_config([str(f) for f in config_files])
-    return parser
+    """The merged (unparsed) config of ``config_files``, to look ids up in: the files are
+    loaded once here; every later step takes this parser's content
+    (:meth:`LayeredConfig.parser_with`), not the files."""
+    return ConfigParser(ConfigParser.load_config_files([str(f) for f in config_files]))
 
 
 def _all_ids(config: Any, prefix: str = "") -> list[str]:
@@ -149,9 +151,18 @@ class LayeredConfig:
     parser: ConfigParser  # the merged files, without the overrides
     overrides: dict[str, Any]
 
-    def merged(self) -> dict:
-        """The whole config with the overrides applied (unparsed), e.g. to write to a file."""
-        return merged_config(self.files, self.overrides)
+    def merged(self, extra: Mapping[str, Any] | None = None) -> dict:
+        """The whole config with the overrides (and ``extra``) applied, unparsed: e.g. to
+        write to a file. Built from the files as loaded once (:attr:`parser`)."""
+        return self.parser_with(extra).get()
+
+    def parser_with(self, extra: Mapping[str, Any] | None = None) -> ConfigParser:
+        """A parser of the merged config with the overrides and ``extra`` applied, to
+        instantiate components from; the files are not read again."""
+        parser = ConfigParser(copy.deepcopy(self.parser.get()))
+        for key, value in {**self.overrides, **(extra or {})}.items():
+            parser[key] = value
+        return parser
 
 
 def merged_config(files: Sequence[Path], overrides: Mapping[str, Any]) -> dict:
@@ -186,6 +197,15 @@ def layer_config(
     overrides = {k: v for k, v in (run or {}).get("set", {}).items() if k in parser}
     overrides.update(parse_overrides(settings, parser))
     return LayeredConfig(bundle, task, preset_files, files, parser, overrides)
+
+
+def spatial_dims_of(bundle: Bundle, parser: ConfigParser) -> int:
+    """The spatial dims of a run, the one place that decides them (check, plan, training,
+    inference): the merged config's ``spatial_dims`` (the Z-stack preset sets 3 on the 2D
+    microscopy bundle), else the bundle's own."""
+    if "spatial_dims" in parser and isinstance(parser["spatial_dims"], int):
+        return int(parser["spatial_dims"])
+    return bundle.spatial_dims
 
 
 def run_setting(

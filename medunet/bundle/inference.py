@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from monai.bundle import ConfigParser
 
-from medunet.bundle.config import LayeredConfig, device_override, layer_config, merged_config
+from medunet.bundle.config import LayeredConfig, device_override, layer_config, spatial_dims_of
 from medunet.bundle.registry import Bundle, resolve_bundle
 from medunet.bundle.runs import read_run
 from medunet.bundle.streaming import (
@@ -28,7 +28,7 @@ from medunet.bundle.streaming import (
 from medunet.bundle.workflow import LogPolicy, run_workflow
 from medunet.data.datalist import case_name, find_images
 from medunet.data.dicom import is_single_series
-from medunet.data.headers import check_volume_header
+from medunet.data.headers import VolumeHeader, check_volume_header
 from medunet.data.microscopy import MICROSCOPY_SUFFIXES
 
 __all__ = ["bundle_suffixes", "list_inputs", "model_config", "run_inference"]
@@ -127,9 +127,11 @@ def run_inference(
         )
     config = model_config(bund, model_path, presets, settings)
     datalist = list_inputs(inputs, bundle_suffixes(config))
-    for item in datalist:  # every header before the first output is written
-        for path in item["image"] if isinstance(item["image"], list) else [item["image"]]:
-            check_volume_header(path)
+    headers = {  # every header, read once, before the first output is written
+        path: check_volume_header(path)
+        for item in datalist
+        for path in (item["image"] if isinstance(item["image"], list) else [item["image"]])
+    }
     out = Path(output).expanduser().resolve()
     out.mkdir(parents=True, exist_ok=True)
     overrides = {
@@ -141,20 +143,20 @@ def run_inference(
         "datalist": datalist,
         "overwrite": overwrite,
     }
-    if "ckpt_dir" in config.parser:  # CT/MRI: spacing.json beside the model
+    if "ckpt_dir" in config.parser:  # the run's files beside the model (spacing.json, ...)
         overrides["ckpt_dir"] = str(model_path.parent)
     if tta is not None:
         overrides["tta"] = tta
     if "show_progress" in config.parser:
         overrides["show_progress"] = progress
-    streamed, whole = _split_streamed(datalist, bund, config, overrides, stream or StreamOptions())
-    if streamed:
-        parser = ConfigParser(merged_config(config.files, {**overrides, "show_progress": False}))
-        run = stream_volume if bund.spatial_dims == 3 else stream_microscopy
-        for item, block in streamed:
-            logger.info("streaming %s in blocks of %d", item["image"], block)
-            run(parser, item["image"], model_path, out, block, stream or StreamOptions(),
-                overwrite=overwrite, progress=progress)  # fmt: skip
+    options = stream or StreamOptions()
+    parser = config.parser_with({**overrides, "show_progress": False})
+    streamed, whole = _split_streamed(datalist, bund, parser, headers, options)
+    run = stream_volume if bund.kind == "volume" else stream_microscopy
+    for item, block in streamed:
+        logger.info("streaming %s in blocks of %d", item["image"], block)
+        run(parser, item["image"], model_path, out, block, options, overwrite=overwrite,
+            progress=progress)  # fmt: skip
     if whole:
         logger.info("predicting %d input(s) with %s and %s", len(whole), bund.name, model_path)
         run_workflow(
@@ -164,32 +166,32 @@ def run_inference(
 
 
 def _split_streamed(
-    datalist: list[dict], bundle: Bundle, config: LayeredConfig, overrides: dict, options
+    datalist: list[dict],
+    bundle: Bundle,
+    parser: ConfigParser,
+    headers: dict[str, VolumeHeader | None],
+    options: StreamOptions,
 ) -> tuple[list[tuple[dict, int]], list[dict]]:
-    """``([(item, block size)], [items])``: the inputs to stream and those to predict whole."""
+    """``([(item, block size)], [items])``: the inputs to stream and those to predict whole
+    (volumes judged at the training spacing, from the headers already read)."""
     target = None
-    if bundle.spatial_dims == 3 and "target_spacing" in config.parser:
-        parser = ConfigParser(merged_config(config.files, overrides))
+    if bundle.kind == "volume" and "target_spacing" in parser:
         try:
             target = np.asarray(parser.get_parsed_content("target_spacing"), float)
         except Exception:  # no spacing.json beside the model: the workflow says so
             target = None
+    dims = spatial_dims_of(bundle, parser)
     streamed, whole = [], []
     for item in datalist:
         image = item["image"]
         block = None
         single = isinstance(image, str) and (Path(image).is_file() or image.endswith(".zarr"))
         if single:
+            header = headers.get(image)
             zoom = 1.0
-            if target is not None and image.lower().endswith((".nii", ".nii.gz")):
-                import nibabel as nib
-
-                try:
-                    spacing = np.asarray(nib.load(image).header.get_zooms()[:3], float)
-                    zoom = float(np.prod(spacing) / np.prod(target))  # at training spacing
-                except Exception:  # unreadable: the workflow's reader names the problem
-                    zoom = 1.0
-            block = streamed_block_size(image, options, bundle.spatial_dims, zoom)
+            if target is not None and header is not None:
+                zoom = float(np.prod(header.spacing) / np.prod(target))  # at training spacing
+            block = streamed_block_size(image, options, dims, zoom, header)
         if block is None:
             whole.append(item)
         else:

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from medunet.bundle.check import DatasetReport, check_dataset, spatial_dims_of
-from medunet.bundle.config import LayeredConfig, read_configs
+from medunet.bundle.check import DatasetReport, check_dataset
+from medunet.bundle.config import LayeredConfig, read_configs, spatial_dims_of
 from medunet.data.io import atomic_path
 from medunet.planning import DatasetFingerprint, Plan, make_plan, plan_yaml
 
@@ -90,7 +90,7 @@ def plan_dataset(
     if "val_regions" in config.parser:  # every case is read once, whatever the split
         free["val_regions"] = 0.5
     classes = "label_instances" not in config.parser
-    fingerprint = DatasetFingerprint(spatial_dims_of(config), classes)
+    fingerprint = DatasetFingerprint(spatial_dims_of(config.bundle, config.parser), classes)
     report = check_dataset(config, {**(overrides or {}), **free}, fingerprint)
     plan = Plan("volume" if classes else "microscopy")
     channels = {c.channels for c in fingerprint.cases}

@@ -109,6 +109,13 @@ class Bundle:
         return self.root / "configs" / "metadata.json"
 
     @property
+    def kind(self) -> str:
+        """``"microscopy"`` or ``"volume"`` (CT/MRI): what the bundle's images are, by its
+        metadata's image modality; the one place that decides it."""
+        image = self.metadata["network_data_format"]["inputs"]["image"]
+        return "microscopy" if "microscopy" in str(image.get("modality", "")).lower() else "volume"
+
+    @property
     def spatial_dims(self) -> int:
         spatial = self.metadata["network_data_format"]["inputs"]["image"]["spatial_shape"]
         return len(spatial)

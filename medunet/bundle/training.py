@@ -27,6 +27,7 @@ from medunet.bundle.planning import (
 from medunet.bundle.registry import resolve_bundle
 from medunet.bundle.runs import CONFIG_FILE, LOG_FILE, read_run, write_run
 from medunet.bundle.workflow import LogPolicy, run_workflow
+from medunet.data.earlier_run import refuse_earlier_run
 
 __all__ = [
     "BUDGET_MAX_EPOCHS",
@@ -138,11 +139,8 @@ def run_training(
         )
     if resume and not checkpoint.is_file():
         raise ValueError(f"--resume: {checkpoint} does not exist; train without --resume first.")
-    if checkpoint.is_file() and not (resume or overwrite):
-        raise FileExistsError(
-            f"{run_dir} holds an earlier run ({checkpoint.name}); pass --resume to continue it, "
-            "--overwrite to replace it, or another --output."
-        )
+    if not (resume or overwrite):
+        refuse_earlier_run(run_dir / "models")
     if epochs is not None and epochs < 1:
         raise ValueError(f"--epochs must be at least 1, got {epochs}.")
     if time_budget is not None and not time_budget > 0:

@@ -26,6 +26,7 @@ class VolumeHeader:
     Attributes:
         path: the file.
         shape: the spatial shape (three axes).
+        channels: values per voxel (a 4th axis or vector pixels; 1 for a plain volume).
         affine: the 4x4 voxel-to-world matrix (NIfTI: nibabel's RAS affine; NRRD/MHA:
             ITK's LPS geometry as a matrix): only its validity is judged here.
     """
@@ -33,6 +34,7 @@ class VolumeHeader:
     path: Path
     shape: tuple[int, ...]
     affine: np.ndarray
+    channels: int = 1
 
     @property
     def spacing(self) -> np.ndarray:
@@ -50,7 +52,8 @@ def read_volume_header(path: str | Path) -> VolumeHeader | None:
 
         img = nib.load(str(path))
         shape = tuple(int(n) for n in img.shape[:3])
-        return VolumeHeader(path, shape, np.asarray(img.affine, dtype=float))
+        channels = int(np.prod(img.shape[3:])) if len(img.shape) > 3 else 1
+        return VolumeHeader(path, shape, np.asarray(img.affine, dtype=float), channels)
     if name.endswith(_ITK):
         import SimpleITK as sitk
 
@@ -63,7 +66,8 @@ def read_volume_header(path: str | Path) -> VolumeHeader | None:
         n = min(dims, 3)
         affine[:n, :n] = (direction * np.asarray(reader.GetSpacing(), dtype=float))[:n, :n]
         affine[:n, 3] = np.asarray(reader.GetOrigin(), dtype=float)[:n]
-        return VolumeHeader(path, tuple(int(s) for s in reader.GetSize()[:3]), affine)
+        size = tuple(int(s) for s in reader.GetSize()[:3])
+        return VolumeHeader(path, size, affine, int(reader.GetNumberOfComponents()))
     return None
 
 
@@ -71,10 +75,17 @@ def check_volume_header(path: str | Path) -> VolumeHeader | None:
     """:func:`read_volume_header`, refusing headers that place the volume nowhere.
 
     Raises:
-        ValueError: the affine holds NaN/inf, or is singular (a zero or repeated axis): one
-            line naming the file and the fix.
+        ValueError: the header cannot be read, or its affine holds NaN/inf or is singular
+            (a zero or repeated axis): one line naming the file and the fix.
     """
-    header = read_volume_header(path)
+    try:
+        header = read_volume_header(path)
+    except Exception as err:  # nibabel's, ITK's, gzip's own errors: name the file
+        detail = " ".join(str(err).split()) or "no detail"
+        raise ValueError(
+            f"{path} could not be read ({type(err).__name__}: {detail}); check that the file "
+            "is complete and that its extension matches its content."
+        ) from err
     if header is None:
         return None
     if not np.isfinite(header.affine).all():

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from medunet.data.earlier_run import refuse_earlier_run
 from medunet.data.io import atomic_path
-from medunet.messages import flag
 from medunet.ranks import is_main_process
 
 __all__ = ["dataset_spacing", "ras_spacing", "stored_spacing"]
@@ -79,11 +79,8 @@ def dataset_spacing(
             return stored_spacing(store)
         # only a run that trained (has a checkpoint) is protected: a run that failed before
         # its first epoch must not block its corrected retry
-        if not overwrite and (store.parent / "checkpoint.pt").is_file():
-            raise FileExistsError(
-                f"{store} exists from an earlier run; resume it ({flag('resume')}), train into "
-                f"another folder, or pass {flag('overwrite')} to replace it."
-            )
+        if not overwrite:
+            refuse_earlier_run(store.parent, ("checkpoint.pt",))
     if not items:
         raise ValueError("the training data list is empty; check dataset_dir or the datalist.")
     spacings = []

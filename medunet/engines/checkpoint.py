@@ -25,8 +25,8 @@ import torch
 from ignite.engine import Engine, Events
 from monai.handlers import CheckpointLoader
 
+from medunet.data.earlier_run import refuse_earlier_run
 from medunet.data.io import atomic_path
-from medunet.messages import flag
 from medunet.ranks import is_main_process
 
 __all__ = ["ModelCheckpointLoader", "TrainingCheckpoint", "rng_state", "set_rng_state"]
@@ -101,14 +101,8 @@ class TrainingCheckpoint:
             return
         if self.resume:
             logger.warning("resume requested but %s does not exist: starting afresh", self.path)
-        existing = [
-            p for p in (self.path, *(self.save_dir / f for f in self.protect)) if p.exists()
-        ]
-        if existing and not self.overwrite:
-            raise FileExistsError(
-                f"{existing[0]} exists from an earlier run; resume it ({flag('resume')}), train "
-                f"into another folder, or pass {flag('overwrite')} to replace it."
-            )
+        if not self.overwrite:
+            refuse_earlier_run(self.save_dir, (self.path.name, *self.protect))
 
     def load(self, engine: Engine) -> None:
         """Restore every object of ``save_dict`` and the RNG states from the checkpoint."""

@@ -25,14 +25,12 @@ the window's outer ``halo`` pixels per side are discarded instead.
 from __future__ import annotations
 
 import functools
-import itertools
 import logging
 import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from monai.inferers import Inferer, sliding_window_inference
 from monai.utils import convert_to_dst_type, ensure_tuple_rep
 
@@ -40,6 +38,7 @@ from medunet.data.blocks import border_indices
 from medunet.inferers.autocast import AUTOCAST_KINDS, autocast_network
 from medunet.inferers.cpu_allocator import tune_glibc_malloc
 from medunet.inferers.tile_plan import TilePlan
+from medunet.inferers.turns import TTA_MODES, tta_turns
 from medunet.networks.tiles import TileGeometry, tile_geometry_of
 
 __all__ = ["OverlapTileInferer", "default_memory_budget_mb", "mirror_pad"]
@@ -47,7 +46,6 @@ __all__ = ["OverlapTileInferer", "default_memory_budget_mb", "mirror_pad"]
 logger = logging.getLogger(__name__)
 
 _PAD_MODES = ("reflect", "replicate", "constant")
-_TTA = (None, "flips", "rot90")
 
 
 def default_memory_budget_mb(device: torch.device | str | None = None) -> float:
@@ -73,43 +71,31 @@ def mirror_pad(x: torch.Tensor, pads: Sequence[tuple[int, int]], mode: str = "re
     value); ``"replicate"`` repeats the border pixels
     (:func:`~medunet.data.blocks.border_indices`); ``"constant"`` pads zeros.
     """
+    spatial = x.shape[2:]
+    start = [-before for before, _ in pads]
+    size = [n + before + after for n, (before, after) in zip(spatial, pads, strict=True)]
+    return _read_window(x, mode, start, size)
+
+
+def _read_window(
+    x: torch.Tensor, mode: str, start: Sequence[int], size: Sequence[int]
+) -> torch.Tensor:
+    """The window ``[start, start + size)`` of ``x`` ``(B, C, *spatial)``, reaching beyond
+    it as ``mode`` says (see :func:`mirror_pad`)."""
     if mode not in _PAD_MODES:
         raise ValueError(f"padding_mode must be one of {_PAD_MODES}, got {mode!r}.")
-    if mode == "constant":
-        spec = [p for before, after in reversed(list(pads)) for p in (before, after)]
-        return F.pad(x, spec, mode="constant", value=0.0)
-    for axis, (before, after) in enumerate(pads):
-        n = x.shape[axis + 2]
-        idx = border_indices(-before, n + before + after, n, mode)
-        x = x.index_select(axis + 2, torch.from_numpy(idx).to(x.device))
+    for axis, (s, n) in enumerate(zip(start, size, strict=True)):
+        total = x.shape[axis + 2]
+        if s == 0 and n == total:
+            continue
+        border = "replicate" if mode == "constant" else mode
+        idx = torch.from_numpy(border_indices(s, n, total, border)).to(x.device)
+        x = x.index_select(axis + 2, idx)
+        if mode == "constant":
+            inside = torch.arange(s, s + n, device=x.device)
+            inside = ((inside >= 0) & (inside < total)).to(x.dtype)
+            x = x * inside.view(-1, *[1] * (x.dim() - axis - 3))
     return x
-
-
-def _tta_transforms(mode: str | None, spatial_dims: int) -> list[tuple[Callable, Callable]]:
-    """(forward, inverse) pairs on ``(B, C, *spatial)`` tensors, the identity first."""
-    axes = [2 + i for i in range(spatial_dims)]
-    flip_sets = [c for r in range(len(axes) + 1) for c in itertools.combinations(axes, r)]
-    if mode is None:
-        return [(lambda t: t, lambda t: t)]
-    if mode == "flips":
-        return [
-            (lambda t, f=f: t.flip(f) if f else t, lambda t, f=f: t.flip(f) if f else t)
-            for f in flip_sets
-        ]
-    pairs = []  # rot90: the 8 rotations/reflections of the first two spatial axes
-    for k in range(4):
-        for flip in (False, True):
-
-            def fwd(t: torch.Tensor, k: int = k, flip: bool = flip) -> torch.Tensor:
-                t = t.flip(2) if flip else t
-                return torch.rot90(t, k, dims=(2, 3))
-
-            def inv(t: torch.Tensor, k: int = k, flip: bool = flip) -> torch.Tensor:
-                t = torch.rot90(t, -k, dims=(2, 3))
-                return t.flip(2) if flip else t
-
-            pairs.append((fwd, inv))
-    return pairs
 
 
 class OverlapTileInferer(Inferer):
@@ -173,8 +159,8 @@ class OverlapTileInferer(Inferer):
             raise ValueError(f"autocast must be one of {AUTOCAST_KINDS}, got {autocast!r}.")
         if padding_mode not in _PAD_MODES:
             raise ValueError(f"padding_mode must be one of {_PAD_MODES}, got {padding_mode!r}.")
-        if tta not in _TTA:
-            raise ValueError(f"tta must be one of {_TTA}, got {tta!r}.")
+        if tta not in TTA_MODES:
+            raise ValueError(f"tta must be one of {TTA_MODES}, got {tta!r}.")
         if sw_batch_size < 1:
             raise ValueError(f"sw_batch_size must be >= 1, got {sw_batch_size}.")
         self.roi_size = roi_size
@@ -303,9 +289,52 @@ class OverlapTileInferer(Inferer):
         if args:
             raise ValueError("OverlapTileInferer passes only keyword arguments to the network.")
         x = self._check_inputs(inputs, network)
-        sw_device = self._sw_device(x)
-        out = self._averaged(x, lambda t: self._tiled(t, network, sw_device, **kwargs))
+        spatial = tuple(x.shape[2:])
+        read = functools.partial(_read_window, x, self.padding_mode)
+        out = self.predict_region(read, spatial, (0,) * len(spatial), spatial, network, **kwargs)
         return convert_to_dst_type(out, inputs, device=out.device, dtype=out.dtype)[0]
+
+    def predict_region(
+        self,
+        read: Callable[[Sequence[int], Sequence[int]], torch.Tensor],
+        shape: Sequence[int],
+        start: Sequence[int],
+        stop: Sequence[int],
+        network: Callable,
+        sw_device: torch.device | str | None = None,
+        **kwargs,
+    ) -> torch.Tensor:
+        """The prediction of the box ``[start, stop)`` of an image of spatial ``shape``:
+        ``(B, out_C, *(stop - start))``, equal to that box of the whole image's prediction.
+
+        Every turn of the test-time augmentation predicts the box as the whole turned image
+        would: the turned image's tiles that own the box are stitched over the window they
+        read (``read(window start, window size)`` gives ``(B, C, *size)`` of the image,
+        mirrored beyond its borders as ``padding_mode`` says), turned back, and averaged.
+        The whole image is one such box; a streamed block is another.
+        """
+        shape = tuple(int(n) for n in shape)
+        plans: dict[tuple[int, ...], TilePlan] = {}
+        out = None
+        turns = tta_turns(self.tta, len(shape))
+        for turn in turns:
+            turned = turn.shape(shape)
+            if turned not in plans:
+                plans[turned] = self.plan(turned, network)
+            plan = plans[turned]
+            t_start, t_stop = turn.box(shape, start, stop)
+            w_start, w_size = plan.window(t_start, t_stop)
+            r_start, r_stop = turn.box_back(
+                shape, w_start, [a + n for a, n in zip(w_start, w_size, strict=True)]
+            )
+            window = self._check_inputs(
+                read(r_start, [b - a for a, b in zip(r_start, r_stop, strict=True)]), network
+            )
+            device = self._sw_device(window, sw_device)
+            pred = self.stitch(turn.forward(window), network, plan, device, **kwargs)
+            pred = turn.inverse(pred[(slice(None), slice(None), *plan.core(t_start, t_stop))])
+            out = pred if out is None else out.add_(pred)
+        return out / len(turns) if len(turns) > 1 else out
 
     def _sw_device(self, x: torch.Tensor, given: torch.device | str | None = None) -> torch.device:
         """The device tiles run on: ``given``, else ``sw_device``, else the input's (the CPU
@@ -314,18 +343,6 @@ class OverlapTileInferer(Inferer):
         if self.tune_cpu_allocator and sw_device.type == "cpu":
             _tune_allocator_once()
         return sw_device
-
-    def _averaged(
-        self, x: torch.Tensor, predict: Callable[[torch.Tensor], torch.Tensor]
-    ) -> torch.Tensor:
-        """``predict`` of ``x`` under this inferer's test-time augmentation: each flip or
-        rotation of ``x`` predicted, turned back and averaged (``predict`` alone without)."""
-        out = None
-        pairs = _tta_transforms(self.tta, x.dim() - 2)
-        for forward, inverse in pairs:
-            pred = inverse(predict(forward(x)))
-            out = pred if out is None else out.add_(pred)
-        return out / len(pairs) if len(pairs) > 1 else out
 
     def _check_inputs(self, inputs: torch.Tensor, network: Any) -> torch.Tensor:
         if not isinstance(inputs, torch.Tensor):
@@ -358,38 +375,6 @@ class OverlapTileInferer(Inferer):
         if not torch.isfinite(x).all():
             raise ValueError("inputs contain NaN or inf values; clean or mask the image first.")
         return x
-
-    def _tiled(
-        self, x: torch.Tensor, network: Callable, sw_device: torch.device, **kwargs
-    ) -> torch.Tensor:
-        spatial = tuple(x.shape[2:])
-        plan = self.plan(spatial, network)
-        result = self.stitch(mirror_pad(x, plan.pads, self.padding_mode), network, plan,
-                             sw_device, **kwargs)  # fmt: skip
-        crop = tuple(slice(b, b + n) for b, n in zip(plan.pad_before, spatial, strict=True))
-        return result[(slice(None), slice(None), *crop)]
-
-    def predict_window(
-        self,
-        window: torch.Tensor,
-        network: Callable,
-        plan: TilePlan,
-        sw_device: torch.device | None = None,
-        **kwargs,
-    ) -> torch.Tensor:
-        """:meth:`stitch` over one padded window with this inferer's test-time augmentation:
-        what a streamed block contributes. ``window`` ``(B, C, *w)``; returns
-        ``(B, out_C, *w)``."""
-        x = self._check_inputs(window, network)
-        sw_device = self._sw_device(x, sw_device)
-        transposed = plan.transposed()
-
-        def predict(t: torch.Tensor) -> torch.Tensor:
-            # a quarter turn swaps the first two spatial axes
-            return self.stitch(t, network, plan if t.shape == x.shape else transposed,
-                               sw_device, **kwargs)  # fmt: skip
-
-        return self._averaged(x, predict)
 
     def stitch(
         self,

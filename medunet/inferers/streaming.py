@@ -7,7 +7,10 @@ and gives, for each block, the window of the image its tiles read: the block gro
 network's halo, mirrored beyond the image's borders exactly as the whole image is mirrored.
 :func:`predict_block` runs the block's tiles over that window. The tiles, their inputs and
 so their outputs are the whole-image prediction's; only the order of the work changes, and
-only one block's window and output are in memory at a time.
+only one block's window and output are in memory at a time. With test-time augmentation
+each turn of the image reads the window its own tiles need
+(:meth:`~medunet.inferers.OverlapTileInferer.predict_region`), so a block is the whole
+turned image's prediction there too.
 """
 
 from __future__ import annotations
@@ -85,16 +88,17 @@ def predict_block(
     inferer: OverlapTileInferer,
     network: Callable,
     grid: StreamGrid,
-    window: torch.Tensor,
+    read: Callable[[Sequence[int], Sequence[int]], torch.Tensor],
     start: Sequence[int],
     stop: Sequence[int],
     sw_device: torch.device | str | None = None,
 ) -> torch.Tensor:
-    """The network's output ``(1, out_C, *(stop - start))`` for one block.
+    """The network's output ``(1, out_C, *(stop - start))`` for one block: the whole
+    image's prediction of it, test-time augmentation included
+    (:meth:`OverlapTileInferer.predict_region`).
 
     Args:
-        window: ``(1, C, *size)`` the block's window (:meth:`StreamGrid.window`), normalised
-            as the network expects.
+        read: ``read(window start, window size)`` -> ``(1, C, *size)``: a window of the image
+            (mirrored beyond its borders), normalised as the network expects.
     """
-    out = inferer.predict_window(window, network, grid.plan, sw_device)
-    return out[(slice(None), slice(None), *grid.plan.core(start, stop))]
+    return inferer.predict_region(read, grid.shape, start, stop, network, sw_device)

@@ -88,15 +88,17 @@ class TilePlan:
     ) -> tuple[tuple[int, ...], tuple[int, ...]]:
         """``(window start, window size)`` in image coordinates: what the tiles owning
         ``[start, stop)`` read (beyond the image at its borders: read it mirrored, as the
-        whole image is). ``start`` lies on the tile grid (a multiple of ``stride``)."""
+        whole image is). Any box: the tiles are the whole image's, the window their union."""
         w_start, w_size = [], []
         for s, e, r, o, st in zip(start, stop, self.roi, self.offset, self.stride, strict=True):
-            w_start.append(int(s) - o)
-            w_size.append((math.ceil((int(e) - int(s)) / st) - 1) * st + r)
+            first, last = int(s) // st, -(-int(e) // st)  # the owning tiles: first .. last-1
+            w_start.append(first * st - o)
+            w_size.append((last - first - 1) * st + r)
         return tuple(w_start), tuple(w_size)
 
     def core(self, start: Sequence[int], stop: Sequence[int]) -> tuple[slice, ...]:
         """Where ``[start, stop)`` lies in the prediction of its :meth:`window`."""
+        w_start, _ = self.window(start, stop)
         return tuple(
-            slice(o, o + int(e) - int(s)) for o, s, e in zip(self.offset, start, stop, strict=True)
+            slice(int(s) - w, int(e) - w) for s, e, w in zip(start, stop, w_start, strict=True)
         )

@@ -154,7 +154,7 @@ def test_missing_data_and_bad_overrides(tmp_path):
     )
     one_line_error(proc, "train", "w0 takes a number", "'big'")
     proc = medunet("train", "unet2015_microscopy", "--data", data, "--output", run, "--epochs", "0")
-    one_line_error(proc, "train", "--epochs must be at least 1")
+    one_line_error(proc, "train", "argument --epochs: 0 is not positive", "--help")
     proc = medunet("train", "unet2015_microscopy", "--data", data, "--output", run, "--resume")
     one_line_error(proc, "train", "--resume", "checkpoint.pt does not exist")
     assert not run.exists() or not any(run.rglob("*.pt"))
@@ -236,7 +236,12 @@ def test_microscopy_train_resume_infer_evaluate_export(tmp_path):
     assert config["channels"] == [4, 8, 16] and config["max_epochs"] == 1
     checkpoint = (run / "models" / "checkpoint.pt").read_bytes()
     # an earlier run is never overwritten by accident
-    one_line_error(medunet(*train, "--epochs", "1"), "train", "holds an earlier run", "--resume")
+    one_line_error(
+        medunet(*train, "--epochs", "1"),
+        "train",
+        "checkpoint.pt exists from an earlier run",
+        "--resume",
+    )
     assert (run / "models" / "checkpoint.pt").read_bytes() == checkpoint
     # --resume continues with the run's own settings (run.json): epoch 2 only
     out = ok(medunet(*train, "--epochs", "2", "--resume", "--no-progress"))

@@ -1,0 +1,93 @@
+"""What both streamed pipelines share: the resumable work folder beside the outputs, the
+trained network, the bundle's inferer and components, a progress bar."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import torch
+from monai.bundle import ConfigParser
+
+from medunet.data.io import atomic_path
+from medunet.inferers.overlap_tile import default_memory_budget_mb
+
+__all__ = ["STREAM_TILE_MB", "component", "fingerprint", "load_weights", "progress_bar",
+           "save_arrays", "streaming_inferer", "work_dir"]  # fmt: skip
+
+
+def load_weights(network: torch.nn.Module, model: Path) -> None:
+    state = torch.load(model, map_location="cpu", weights_only=True)
+    if isinstance(state, dict) and isinstance(state.get("model"), dict):
+        state = state["model"]
+    network.load_state_dict(state)
+    network.eval()
+
+
+def fingerprint(path: Path, model: Path, settings: dict) -> str:
+    """What a resumed prediction must match: the input, the model and the settings."""
+    digest = hashlib.sha256()
+    for p in (path, model):
+        st = p.stat() if p.is_file() else None
+        digest.update(
+            f"{p.resolve()}|{st.st_size if st else ''}|{st.st_mtime if st else ''}".encode()
+        )
+    digest.update(json.dumps(settings, sort_keys=True, default=str).encode())
+    return digest.hexdigest()
+
+
+def work_dir(out: Path, stem: str, fingerprint: str, resume: bool, overwrite: bool) -> Path:
+    work = out / f".{stem}.stream"
+    meta = work / "meta.json"
+    if work.exists():
+        if overwrite:
+            shutil.rmtree(work)
+        elif not resume:
+            raise FileExistsError(
+                f"{work} holds an interrupted streamed prediction of {stem}; pass --resume to "
+                "continue it, or --overwrite to start again."
+            )
+        elif not meta.is_file() or json.loads(meta.read_text()).get("fingerprint") != fingerprint:
+            raise ValueError(
+                f"{work} was made with another input, model or settings; pass --overwrite "
+                "to start again."
+            )
+    work.mkdir(parents=True, exist_ok=True)
+    if not meta.is_file():
+        with atomic_path(meta) as tmp:
+            tmp.write_text(json.dumps({"fingerprint": fingerprint}))
+    return work
+
+
+def save_arrays(path: Path, **arrays: np.ndarray) -> None:
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as f:
+            np.savez(f, **arrays)
+
+
+def progress_bar(total: int, enabled: bool, what: str):
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit=what, disable=not enabled, dynamic_ncols=True)
+
+
+#: activation memory of a tile when streaming (MiB): bounded memory is the point
+STREAM_TILE_MB = 1024.0
+
+
+def streaming_inferer(parser: ConfigParser, device):
+    """The bundle's inferer, as the whole-image path builds it; where the bundle sets no
+    tile budget (the CT/MRI bundle), its automatic tile held to :data:`STREAM_TILE_MB` of
+    activations. The microscopy bundle sets ``tile_memory_mb``: a streamed image is tiled
+    exactly as it would be whole."""
+    inferer = parser.get_parsed_content("inferer")
+    if inferer.memory_budget_mb is None:
+        inferer.memory_budget_mb = min(default_memory_budget_mb(device), STREAM_TILE_MB)
+    return inferer
+
+
+def component(parser: ConfigParser, key: str, kind: type):
+    return next(t for t in parser.get_parsed_content(key) if isinstance(t, kind))
