@@ -72,17 +72,6 @@ class TilePlan:
         """``(before, after)`` per axis, as :func:`~medunet.inferers.mirror_pad` takes them."""
         return list(zip(self.pad_before, self.pad_after, strict=True))
 
-    def transposed(self) -> TilePlan:
-        """The plan with the first two spatial axes swapped (a quarter turn of the image)."""
-
-        def swap(v: tuple[int, ...]) -> tuple[int, ...]:
-            return (v[1], v[0], *v[2:])
-
-        return TilePlan(
-            swap(self.roi), swap(self.offset), swap(self.stride), swap(self.tiles),
-            swap(self.pad_after),
-        )  # fmt: skip
-
     def window(
         self, start: Sequence[int], stop: Sequence[int]
     ) -> tuple[tuple[int, ...], tuple[int, ...]]:

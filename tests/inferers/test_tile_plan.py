@@ -1,4 +1,4 @@
-"""TilePlan: the windows the owning tiles read, for any box, and the turned plan."""
+"""TilePlan: the windows the owning tiles read, for any box."""
 
 from __future__ import annotations
 
@@ -12,9 +12,3 @@ def test_windows_of_aligned_and_unaligned_boxes():
     assert plan.core((24,), (48,)) == (slice(8, 32),)
     start, size = plan.window((25,), (40,))  # not on the grid: tiles 2 and 3 still own it
     assert (start, size) == ((16,), (42,)) and plan.core((25,), (40,)) == (slice(9, 24),)
-
-
-def test_transposed_swaps_the_first_two_axes():
-    plan = TilePlan.over((50, 70, 20), roi=(20, 24, 16), offset=(4, 6, 2), stride=(8, 10, 12))
-    t = plan.transposed()
-    assert t.roi == (24, 20, 16) and t.stride == (10, 8, 12) and t.tiles == (7, 7, 2)
