@@ -132,11 +132,12 @@ def run_inference(
         for item in datalist
         for path in (item["image"] if isinstance(item["image"], list) else [item["image"]])
     }
+    device_ids = device_override(device)  # a bad --device before the output folder exists
     out = Path(output).expanduser().resolve()
     out.mkdir(parents=True, exist_ok=True)
     overrides = {
         **config.overrides,
-        **device_override(device),
+        **device_ids,
         "bundle_root": str(bund.root),
         "ckpt_path": str(model_path),
         "output_dir": str(out),

@@ -20,6 +20,7 @@ import nibabel as nib
 import numpy as np
 import pytest
 import tifffile
+import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bundles"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -407,6 +408,9 @@ def test_volume_inputs_and_options_refused_before_anything_is_written(tmp_path, 
         proc = medunet(*infer, tmp_path / "x.nii.gz", option, value)
         line = one_line_error(proc, "infer", f"argument {option}: {needle}", "--help")
         assert line.count("medunet") == 2  # one line, not argparse's whole usage
+    if not torch.cuda.is_available():
+        proc = medunet(*infer, tmp_path / "x.nii.gz", "--device", "cuda")
+        one_line_error(proc, "infer", "--device cuda: no CUDA device", "--device cpu")
     assert not out.exists()
 
 
