@@ -288,7 +288,7 @@ class OverlapTileInferer(Inferer):
         """
         if args:
             raise ValueError("OverlapTileInferer passes only keyword arguments to the network.")
-        x = self._check_inputs(inputs, network)
+        x = self.check_inputs(inputs, network)
         spatial = tuple(x.shape[2:])
         read = functools.partial(_read_window, x, self.padding_mode)
         out = self.predict_region(read, spatial, (0,) * len(spatial), spatial, network, **kwargs)
@@ -310,8 +310,9 @@ class OverlapTileInferer(Inferer):
         Every turn of the test-time augmentation predicts the box as the whole turned image
         would: the turned image's tiles that own the box are stitched over the window they
         read (``read(window start, window size)`` gives ``(B, C, *size)`` of the image,
-        mirrored beyond its borders as ``padding_mode`` says), turned back, and averaged.
-        The whole image is one such box; a streamed block is another.
+        mirrored beyond its borders as ``padding_mode`` says, ready for the network: see
+        :meth:`check_inputs`), turned back, and averaged. The whole image is one such box
+        (checked once by ``__call__``); a streamed block is another.
         """
         shape = tuple(int(n) for n in shape)
         plans: dict[tuple[int, ...], TilePlan] = {}
@@ -327,9 +328,7 @@ class OverlapTileInferer(Inferer):
             r_start, r_stop = turn.box_back(
                 shape, w_start, [a + n for a, n in zip(w_start, w_size, strict=True)]
             )
-            window = self._check_inputs(
-                read(r_start, [b - a for a, b in zip(r_start, r_stop, strict=True)]), network
-            )
+            window = read(r_start, [b - a for a, b in zip(r_start, r_stop, strict=True)])
             device = self._sw_device(window, sw_device)
             pred = self.stitch(turn.forward(window), network, plan, device, **kwargs)
             pred = turn.inverse(pred[(slice(None), slice(None), *plan.core(t_start, t_stop))])
@@ -344,7 +343,9 @@ class OverlapTileInferer(Inferer):
             _tune_allocator_once()
         return sw_device
 
-    def _check_inputs(self, inputs: torch.Tensor, network: Any) -> torch.Tensor:
+    def check_inputs(self, inputs: torch.Tensor, network: Any) -> torch.Tensor:
+        """``inputs`` ``(B, C, *spatial)`` as the network takes them (its float dtype),
+        refusing wrong shapes, channel counts and NaN/inf in one line."""
         if not isinstance(inputs, torch.Tensor):
             raise ValueError(f"inputs must be a torch tensor (B, C, *spatial), got {type(inputs)}.")
         x = inputs.as_tensor() if hasattr(inputs, "as_tensor") else inputs

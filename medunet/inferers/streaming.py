@@ -101,4 +101,8 @@ def predict_block(
         read: ``read(window start, window size)`` -> ``(1, C, *size)``: a window of the image
             (mirrored beyond its borders), normalised as the network expects.
     """
-    return inferer.predict_region(read, grid.shape, start, stop, network, sw_device)
+
+    def checked(w_start: Sequence[int], w_size: Sequence[int]) -> torch.Tensor:
+        return inferer.check_inputs(read(w_start, w_size), network)
+
+    return inferer.predict_region(checked, grid.shape, start, stop, network, sw_device)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 import shutil
 import time
-from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -108,16 +107,14 @@ def stream_microscopy(
 
     done = [r for r in range(rows) if label_file(r).is_file()]
     labelled_upto = max(done) if done and options.resume else -1
-    if labelled_upto >= 0:
-        state = np.load(label_file(labelled_upto))
-        instances.restore(int(state["n_ids"]), state["counts"], state["joins"])
-        logger.info("resuming %s after %d of %d stripes", path.name, labelled_upto + 1, rows)
     probs: dict[int, np.ndarray] = {}  # whole stripes not labelled yet (two at most)
     tail: np.ndarray | None = None  # the last rows of the stripe labelled last
     labels: dict[int, np.ndarray] = {}
     if labelled_upto >= 0:
-        saved = np.load(label_file(labelled_upto))
-        labels[labelled_upto] = (saved["labels"], saved["claims"])
+        state = np.load(label_file(labelled_upto))
+        instances.restore(int(state["n_ids"]), state["counts"], state["joins"])
+        labels[labelled_upto] = (state["labels"], state["claims"])
+        logger.info("resuming %s after %d of %d stripes", path.name, labelled_upto + 1, rows)
 
     def get_prob(r: int) -> np.ndarray:
         if r not in probs:
@@ -178,18 +175,13 @@ def stream_microscopy(
 
 
 def _check_finite(source: BlockSource, path: Path) -> None:
-    for start, stop in _blocks(source.shape, 2048):
+    for start, stop in iter_blocks(source.shape, [2048] * len(source.shape)):
         bad = int((~np.isfinite(source.read(start, stop))).sum())
         if bad:
             raise ValueError(
                 f"{path} holds NaN/Inf values; repair the image, or replace them "
                 "(--set nonfinite_value=0)."
             )
-
-
-def _blocks(shape: Sequence[int], size: int) -> Iterator[tuple[list[int], list[int]]]:
-    for start, stop in iter_blocks(shape, [size] * len(shape)):
-        yield list(start), list(stop)
 
 
 def _normalise(window: np.ndarray, scale: np.ndarray) -> torch.Tensor:

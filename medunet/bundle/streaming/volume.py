@@ -21,7 +21,7 @@ from medunet.bundle.streaming.work import (
     streaming_inferer,
     work_dir,
 )
-from medunet.data.blocks import BlockSource, open_blocks
+from medunet.data.blocks import BlockSource, iter_blocks, open_blocks
 from medunet.data.io import atomic_path
 from medunet.data.writers import write_nifti_slabs
 from medunet.transforms.intensity import ModalityNormalized
@@ -110,10 +110,7 @@ def _volume_statistics(source: BlockSource, normalise) -> tuple[float, ...] | No
     if normalise.modality == "CT":
         return None
     slab = 64
-    blocks = [
-        ([0, 0, z], [source.shape[0], source.shape[1], min(z + slab, source.shape[2])])
-        for z in range(0, source.shape[2], slab)
-    ]
+    blocks = list(iter_blocks(source.shape, (source.shape[0], source.shape[1], slab)))
     values = []
     for start, stop in blocks:
         d = source.read(start, stop).ravel()
