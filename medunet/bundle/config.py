@@ -28,7 +28,6 @@ __all__ = [
     "LayeredConfig",
     "device_override",
     "layer_config",
-    "merged_config",
     "parse_overrides",
     "read_configs",
     "run_setting",
@@ -163,14 +162,6 @@ class LayeredConfig:
         for key, value in {**self.overrides, **(extra or {})}.items():
             parser[key] = value
         return parser
-
-
-def merged_config(files: Sequence[Path], overrides: Mapping[str, Any]) -> dict:
-    """``files`` merged in order with ``overrides`` (``{id: value}``) applied, unparsed."""
-    parser = read_configs(files)
-    for key, value in overrides.items():
-        parser[key] = value
-    return parser.get()
 
 
 def layer_config(
