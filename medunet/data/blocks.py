@@ -229,9 +229,9 @@ def _ome_zarr(path: Path) -> BlockSource:
 
 
 def _nifti(path: Path) -> BlockSource:
-    import nibabel as nib
+    from medunet.data.headers import load_nifti
 
-    img = nib.load(str(path))
+    img = load_nifti(path)
     if len(img.shape) != 3:
         raise ValueError(
             f"{path} has shape {img.shape}: streamed inference reads single-channel 3D "

@@ -4,16 +4,31 @@ A NIfTI whose sform holds NaN, or whose voxel sizes are zero, has no place in th
 segmentation written with its affine would not overlay the scan in any viewer. Such a
 header is refused (a one-line ``ValueError`` naming the file and the fix) before any output
 is written, for training data and for inputs alike.
+
+Each header is read once: the nibabel image that :func:`read_volume_header` opened (its
+header parsed, its voxels not read) is handed on to the reader that loads the voxels
+(:class:`OpenedNiftiReader`, the loader of ``SafeLoadImaged``; the streamed slabs), once,
+and only while the file is unchanged.
 """
 
 from __future__ import annotations
 
+import os
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from monai.data import NibabelReader
+from monai.data.utils import correct_nifti_header_if_necessary
+from monai.utils import ensure_tuple
 
-__all__ = ["VolumeHeader", "check_volume_header", "read_volume_header"]
+__all__ = ["OpenedNiftiReader", "VolumeHeader", "check_volume_header", "load_nifti",
+           "read_volume_header"]  # fmt: skip
+
+#: opened NIfTI images kept for their loader: (path, mtime, size) -> image (header only)
+_OPENED: OrderedDict[tuple[str, int, int], object] = OrderedDict()
+_KEEP = 64
 
 _NIFTI = (".nii", ".nii.gz")
 _ITK = (".nrrd", ".mha", ".mhd")
@@ -51,6 +66,7 @@ def read_volume_header(path: str | Path) -> VolumeHeader | None:
         import nibabel as nib
 
         img = nib.load(str(path))
+        _keep_opened(path, img)
         shape = tuple(int(n) for n in img.shape[:3])
         channels = int(np.prod(img.shape[3:])) if len(img.shape) > 3 else 1
         return VolumeHeader(path, shape, np.asarray(img.affine, dtype=float), channels)
@@ -102,3 +118,45 @@ def check_volume_header(path: str | Path) -> VolumeHeader | None:
             " rewrite the header with the scanner's voxel sizes and orientation."
         )
     return header
+
+
+def _file_key(path: str | Path) -> tuple[str, int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (str(Path(path).resolve()), st.st_mtime_ns, st.st_size)
+
+
+def _keep_opened(path: str | Path, img) -> None:
+    key = _file_key(path)
+    if key is None:
+        return
+    _OPENED[key] = img
+    _OPENED.move_to_end(key)
+    while len(_OPENED) > _KEEP:
+        _OPENED.popitem(last=False)
+
+
+def load_nifti(path: str | Path, **kwargs):
+    """``nibabel.load(path)``, or the image :func:`read_volume_header` opened for it (handed
+    on once; a file changed since is opened again)."""
+    key = _file_key(path)
+    img = _OPENED.pop(key, None) if key is not None and not kwargs else None
+    if img is None:
+        import nibabel as nib
+
+        img = nib.load(str(path), **kwargs)
+    return img
+
+
+class OpenedNiftiReader(NibabelReader):
+    """MONAI's ``NibabelReader`` that takes the image a header check already opened
+    (:func:`load_nifti`) instead of parsing the file's header again."""
+
+    def read(self, data, **kwargs):
+        filenames = ensure_tuple(data)
+        self.filenames = filenames
+        options = {**self.kwargs, **kwargs}
+        images = [correct_nifti_header_if_necessary(load_nifti(n, **options)) for n in filenames]
+        return images if len(filenames) > 1 else images[0]

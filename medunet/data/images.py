@@ -92,9 +92,14 @@ def write_like(path: str | Path, array: np.ndarray, meta: dict, overwrite: bool 
         if not path.name.lower().endswith((".nii", ".nii.gz")):
             raise ValueError(f"{path}: write volumes as .nii.gz.")
         affine = meta.get("affine")
-        img = nib.Nifti1Image(
-            np.asarray(array), np.eye(4) if affine is None else np.asarray(affine)
-        )
+        data = np.asarray(array)
+        if data.dtype.kind in "iu" and data.dtype.itemsize == 8:  # nibabel refuses 64-bit ints
+            if data.size and (
+                data.min() < np.iinfo(np.int32).min or data.max() > np.iinfo(np.int32).max
+            ):
+                raise ValueError(f"{path}: label values beyond int32 cannot be written as NIfTI.")
+            data = data.astype(np.int32)
+        img = nib.Nifti1Image(data, np.eye(4) if affine is None else np.asarray(affine))
         with atomic_path(path, overwrite=overwrite) as tmp:
             nib.save(img, str(tmp))
         return path

@@ -6,8 +6,9 @@ kept) decides much of an instance score: on EM membranes a seed threshold of 0.8
 mask threshold of 0.3 halves the Rand error of the plain most-likely-class labels. Which
 values are best depends on the data and on how far the network has trained, so
 :class:`PostprocessCalibration` tries a small grid on the validation images at every
-validation and writes the best as ``postprocess.json`` beside ``model.pt`` whenever the
-evaluator's key metric improves (the epochs ``CheckpointSaver`` saves). Inference reads it
+validation and writes its choice as ``postprocess.json`` beside ``model.pt``: the pair
+inference runs is the network of one epoch and the post-processing calibrated on it (by
+default the final epoch, see ``keep``). Inference reads it
 (``ProbabilityToInstancesd(postprocess_file=...)``).
 """
 
@@ -29,11 +30,13 @@ from medunet.metrics import SCORE_NAMES, segmentation_scores
 from medunet.ranks import is_main_process
 from medunet.transforms.postprocess import ProbabilityToInstances, remove_small_objects
 
-__all__ = ["PostprocessCalibration", "calibrate_postprocess"]
+__all__ = ["KEEP", "PostprocessCalibration", "calibrate_postprocess"]
 
 logger = logging.getLogger(__name__)
 
 SEED_THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.9)
+#: which validated epoch the saved model is (:class:`PostprocessCalibration`'s ``keep``)
+KEEP = ("last", "best", "key")
 MASK_THRESHOLDS = (0.2, 0.3, 0.4, 0.5)
 
 
@@ -134,6 +137,16 @@ class PostprocessCalibration:
             (:func:`calibrate_postprocess`).
         fill_holes: inference fills the objects' holes (calibrate as it will run).
         prob_key, truth_key: output keys of the evaluator.
+        keep: which validated epoch ``model.pt`` (and this file) hold:
+            ``"last"``: the latest, so a run ends with its final weights, calibrated (the
+            learning rate has decayed to 0 there; nnU-Net's final checkpoint);
+            ``"best"``: the best calibrated score (``val_calibrated_<metric>``);
+            ``"key"``: the evaluator's own key metric decides (MONAI's comparison).
+            A few validation images rank epochs by chance: on nih3t3 the best
+            calibrated epoch was at times an early one, far worse on held-out images than
+            the run's final weights. With ``"last"`` or ``"best"``, attach
+            this handler first among the evaluator's handlers, so the log and the
+            best-model saver see its choice.
 
     The result of the last validation is ``engine.state.postprocess`` and its score is
     logged beside the metrics as ``calibrated <metric>``.
@@ -151,6 +164,7 @@ class PostprocessCalibration:
         fill_holes: bool = False,
         prob_key: str = "pred",
         truth_key: str = "truth_instances",
+        keep: str = "last",
     ) -> None:
         if metric not in SCORE_NAMES:
             raise ValueError(f"unknown metric {metric!r}; choose from {sorted(SCORE_NAMES)}.")
@@ -164,8 +178,24 @@ class PostprocessCalibration:
         self.fill_holes = bool(fill_holes)
         self.prob_key = prob_key
         self.truth_key = truth_key
+        if keep not in KEEP:
+            raise ValueError(f"keep must be one of {KEEP}, got {keep!r}.")
+        self.keep = keep
+        self._best: tuple[float, int] | None = None
         self._probs: list[np.ndarray] = []
         self._truths: list[np.ndarray] = []
+
+    def _select(self, engine: Engine, score: float) -> None:
+        """Make the calibrated score the evaluator's key metric and this epoch the one to
+        keep when it is the latest (``"last"``) or the best so far (``"best"``)."""
+        higher = SCORE_NAMES[self.metric]
+        better = self._best is None or (score > self._best[0] if higher else score < self._best[0])
+        if self.keep == "last" or better:
+            self._best = (score, engine.state.epoch)
+        name = f"val_calibrated_{self.metric}"
+        engine.state.metrics[name] = score
+        engine.state.key_metric_name = name
+        engine.state.best_metric, engine.state.best_metric_epoch = self._best
 
     def attach(self, engine: Engine) -> None:
         engine.add_event_handler(Events.EPOCH_STARTED, self._reset)
@@ -205,6 +235,8 @@ class PostprocessCalibration:
             result["min_size"],
         )
         self._reset(engine)
+        if self.keep != "key":
+            self._select(engine, result["score"])
         best_epoch = getattr(engine.state, "best_metric_epoch", -1)
         if best_epoch == engine.state.epoch and is_main_process():
             with atomic_path(self.save_path, overwrite=True) as tmp:

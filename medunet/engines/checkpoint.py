@@ -153,7 +153,9 @@ class TrainingCheckpoint:
 
 
 class BestModelSaver:
-    """Save the network as ``model.pt`` whenever the evaluator's key metric improves,
+    """Save the network as ``model.pt`` whenever the evaluator's kept epoch
+    (``state.best_metric_epoch``: the key metric's best, or the latest calibrated epoch with
+    :class:`~medunet.engines.PostprocessCalibration`'s ``keep="last"``) is this one,
     atomically: a run stopped mid-write (Ctrl-C, SIGTERM, a full disk) leaves the previous
     ``model.pt`` as it was, never a truncated one. MONAI's ``CheckpointSaver`` writes the
     file in place.
@@ -183,11 +185,11 @@ class BestModelSaver:
         with atomic_path(self.path) as tmp:
             torch.save(self.network.state_dict(), tmp)
         logger.info(
-            "best model saved: %s (%s %.4f at epoch %d)",
+            "model saved: %s (epoch %d, %s %.4f)",
             self.path,
+            engine.state.epoch,
             engine.state.key_metric_name,
             float(engine.state.best_metric),
-            engine.state.epoch,
         )
 
 

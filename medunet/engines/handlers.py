@@ -48,6 +48,7 @@ def training_handlers(
     save_dict: Mapping[str, Any],
     val_interval: int = 5,
     time_budget: float | None = None,
+    val_time_share: float | None = 0.1,
     resume: bool = False,
     overwrite: bool = False,
     show_progress: bool = True,
@@ -65,6 +66,8 @@ def training_handlers(
         ckpt_dir: where ``checkpoint.pt`` goes (and where ``model.pt`` is kept).
         save_dict: what the checkpoint holds (``model``, ``optimizer``, ``lr_scheduler``).
         time_budget: training seconds (:class:`TimeBudget`), ``None``: epochs decide.
+        val_time_share: with a ``time_budget``, validation takes at most this share of the
+            time (:class:`PeriodicValidation`); ``None``: every ``val_interval`` epochs.
         resume, overwrite: :class:`TrainingCheckpoint`'s.
         show_progress: the progress bar.
         preview_keys, preview_outputs: what :class:`ImagePreview` draws.
@@ -82,7 +85,11 @@ def training_handlers(
     handlers += [
         TimeBudget(time_budget, lr_scheduler=lr_scheduler),  # before validation: last epoch
         LrScheduleHandler(lr_scheduler=lr_scheduler, print_lr=True),
-        PeriodicValidation(validator, interval=val_interval),  # every interval and the last
+        PeriodicValidation(  # every interval (within the share of a budget) and the last
+            validator,
+            interval=val_interval,
+            time_share=val_time_share if time_budget else None,
+        ),
         TrainingProgress(summary_writer=summary_writer, bar=show_progress),
         TensorBoardStatsHandler(
             summary_writer=summary_writer,
@@ -120,7 +127,8 @@ def validation_handlers(
     """The validation evaluator's handlers: scores to the log and TensorBoard, previews,
     post-processing calibration (microscopy), and ``model.pt`` at the best key metric
     (written atomically: :class:`~medunet.engines.BestModelSaver`)."""
-    handlers: list = [
+    handlers: list = [calibration] if calibration is not None else []  # first: the key
+    handlers += [
         StatsHandler(iteration_log=False),
         ValidationReport(),
         TensorBoardStatsHandler(summary_writer=summary_writer, iteration_log=False),
@@ -131,8 +139,6 @@ def validation_handlers(
             output_keys=list(preview_outputs),
         ),
     ]
-    if calibration is not None:
-        handlers.append(calibration)
     handlers.append(BestModelSaver(save_dir=ckpt_dir, network=model))  # atomic model.pt
     return handlers
 

@@ -65,7 +65,8 @@ class PerImageScores:
 
 
 class ValidationReport:
-    """One line per validation: every metric, and the best key metric so far."""
+    """One line per validation: every metric, and the epoch ``model.pt`` holds (the best key
+    metric so far, or the epoch the calibration keeps)."""
 
     def attach(self, engine: Engine) -> None:
         engine.add_event_handler(Events.EPOCH_COMPLETED, self._report)
@@ -78,7 +79,7 @@ class ValidationReport:
         best = getattr(engine.state, "best_metric", None)
         key = getattr(engine.state, "key_metric_name", None)
         best_text = (
-            f"; best {key} {float(best):.4f} at epoch {engine.state.best_metric_epoch}"
+            f"; model.pt: epoch {engine.state.best_metric_epoch} ({key} {float(best):.4f})"
             if key and best is not None and engine.state.best_metric_epoch > 0
             else ""
         )

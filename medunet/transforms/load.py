@@ -11,14 +11,31 @@ from __future__ import annotations
 from collections.abc import Hashable, Mapping
 from pathlib import Path
 
+from monai.data import NibabelReader
 from monai.transforms import LoadImaged
 from monai.utils import ensure_tuple
+
+from medunet.data.headers import OpenedNiftiReader
 
 __all__ = ["SafeLoadImaged"]
 
 
 class SafeLoadImaged(LoadImaged):
-    """``LoadImaged`` (same arguments) raising ``ValueError("<file> could not be read ...")``."""
+    """``LoadImaged`` (same arguments) raising ``ValueError("<file> could not be read ...")``.
+
+    NIfTI files are read by :class:`~medunet.data.headers.OpenedNiftiReader` (MONAI's
+    ``NibabelReader`` with the same options): a header that medunet's check already read is
+    not parsed again.
+    """
+
+    def __init__(self, keys, *args, **kwargs) -> None:
+        super().__init__(keys, *args, **kwargs)
+        readers = self._loader.readers
+        for i, reader in enumerate(readers):  # MONAI's NibabelReader, its options kept
+            if type(reader) is NibabelReader:
+                opened = OpenedNiftiReader.__new__(OpenedNiftiReader)
+                opened.__dict__.update(reader.__dict__)
+                readers[i] = opened
 
     def __call__(self, data: Mapping[Hashable, object], reader=None) -> dict:
         for key in self.key_iterator(dict(data)):

@@ -23,8 +23,6 @@ import nibabel as nib
 import numpy as np
 import pytest
 import tifffile
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bundles"))
 from bundle_helpers import blocks_volume, make_dataset
 
 ROOT = Path(__file__).resolve().parents[2]

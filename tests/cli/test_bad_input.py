@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -21,11 +20,8 @@ import numpy as np
 import pytest
 import tifffile
 import torch
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bundles"))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bundle_helpers import blocks_volume, make_dataset, write_dicom_series
-from test_cli import medunet, no_temp_files, ok, one_line_error
+from cli_helpers import medunet, no_temp_files, ok, one_line_error
 
 pytestmark = pytest.mark.slow
 

@@ -6,18 +6,14 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bundles"))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bundle_helpers import make_dataset
-from test_cli import MEDUNET, medunet, ok, one_line_error
+from cli_helpers import MEDUNET, medunet, ok, one_line_error
 
 from medunet.networks import UNet2015
 from medunet.visualize import read_scalars

@@ -60,12 +60,59 @@ def _evaluate(handler: PostprocessCalibration, best_epochs: set[int], epochs: in
 
 def test_handler_writes_the_choice_when_the_model_is_saved(tmp_path):
     path = tmp_path / "models" / "postprocess.json"
-    handler = PostprocessCalibration(path, metric="rand_error", min_sizes=(0,))
+    handler = PostprocessCalibration(path, metric="rand_error", min_sizes=(0,), keep="key")
     engine = _evaluate(handler, best_epochs=set(), epochs=1)
     assert engine.state.postprocess["seed_threshold"] >= 0.6 and not path.exists()
     _evaluate(handler, best_epochs={1}, epochs=1)
     saved = json.loads(path.read_text())
     assert saved["metric"] == "rand_error" and saved["images"] == 2  # both iterations
+
+
+def _epochs(keep: str, path):
+    """Epoch 2's network merges the two cells beyond any threshold (its bridge is 0.97),
+    yet the uncalibrated key metric calls it the best."""
+    good, truth = _bridged_pair()
+    merged = good.copy()
+    merged[1, 5:7, 9:11] = 0.97
+    merged[0] = 1 - merged[1]
+    handler = PostprocessCalibration(path, metric="rand_error", min_sizes=(0,), keep=keep)
+    seen: list[tuple[int, int]] = []
+
+    def step(engine, batch):
+        pred = merged if engine.state.epoch == 2 else good
+        return [{"pred": pred, "truth_instances": truth[None]}]
+
+    def monai_key(engine):  # MONAI's comparison of the uncalibrated key: prefers epoch 2
+        engine.state.best_metric_epoch = 2 if engine.state.epoch == 2 else engine.state.epoch
+
+    evaluator = Engine(step)
+    evaluator.add_event_handler(Events.EPOCH_COMPLETED, monai_key)
+    handler.attach(evaluator)
+    evaluator.add_event_handler(
+        Events.EPOCH_COMPLETED, lambda e: seen.append((e.state.epoch, e.state.best_metric_epoch))
+    )
+    evaluator.run(range(2), max_epochs=3)
+    first = calibrate_postprocess([good, good], [truth, truth], "rand_error", min_sizes=(0,))
+    return evaluator, seen, first
+
+
+def test_best_keeps_the_best_calibrated_epoch(tmp_path):
+    path = tmp_path / "postprocess.json"
+    evaluator, seen, first = _epochs("best", path)
+    assert seen == [(1, 1), (2, 1), (3, 1)]  # epoch 3 only ties epoch 1: not better
+    assert evaluator.state.key_metric_name == "val_calibrated_rand_error"
+    assert json.loads(path.read_text())["score"] == pytest.approx(first["score"])
+    assert evaluator.state.best_metric == pytest.approx(first["score"])
+    assert evaluator.state.metrics["val_calibrated_rand_error"] == pytest.approx(first["score"])
+
+
+def test_last_keeps_every_latest_epoch_and_its_calibration(tmp_path):
+    path = tmp_path / "postprocess.json"
+    _, seen, first = _epochs("last", path)
+    assert seen == [(1, 1), (2, 2), (3, 3)]  # the saver writes each; the run ends with the last
+    assert json.loads(path.read_text())["score"] == pytest.approx(first["score"])  # epoch 3's
+    with pytest.raises(ValueError, match="keep must be one of"):
+        PostprocessCalibration(path, keep="first")
 
 
 def test_tolerance_prefers_the_highest_seed_threshold_among_near_best():

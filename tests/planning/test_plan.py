@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from medunet.data import random_blobs
-from medunet.planning import DatasetFingerprint, case_fingerprint, make_plan, plan_yaml
+from medunet.planning import DatasetFingerprint, case_fingerprint, make_plan
 
 
 def _fingerprint(labels: list[np.ndarray], images=None, classes=False, spacing=None):
@@ -21,24 +21,6 @@ def _nuclei(scale: int, seed: int = 0) -> np.ndarray:
     """Blobs about 20 px across (``scale`` x larger), some touching."""
     lab = random_blobs((192, 192), 60, radius_range=(8.0, 12.0), seed=seed)
     return np.kron(lab, np.ones((scale, scale), np.int32)) if scale > 1 else lab
-
-
-def test_label_kinds():
-    inst = _fingerprint([_nuclei(1)])
-    assert inst.label_kind == "instances"
-    binary = _fingerprint([(_nuclei(1) > 0).astype(np.uint8) * 255])
-    assert binary.label_kind == "binary"
-    # cells filling the image, 2-pixel membranes between them (EM-like)
-    cells = np.ones((120, 120), np.uint8) * 255
-    cells[::20, :] = 0
-    cells[1::20, :] = 0
-    cells[:, ::20] = 0
-    cells[:, 1::20] = 0
-    assert _fingerprint([cells]).label_kind == "membranes"
-    volume = np.zeros((20, 20, 20), np.uint8)
-    volume[5:10] = 1
-    volume[10:15] = 2
-    assert _fingerprint([volume], classes=True).label_kind == "classes"
 
 
 def test_ten_times_larger_objects_get_ten_times_sigma_and_100_times_min_size():
@@ -101,16 +83,6 @@ def test_volume_plan():
     assert len(gpu["channels"]) == 5 and gpu["channels"][0] == 32
     mr = _fingerprint([lab], [np.where(lab > 0, 300.0, 0.0)], classes=True)
     assert make_plan(mr, "cpu").settings["modality"] == "MR"
-
-
-def test_plan_yaml_reads_back_as_a_preset():
-    import yaml
-
-    plan = make_plan(_fingerprint([_nuclei(1)]), "cpu", 300)
-    text = plan_yaml(plan, ["a header"])
-    assert text.startswith("# a header\nplan: false")
-    assert yaml.safe_load(text) == {"plan": False, **plan.settings}
-    assert all(f"# {why}" in text for why in plan.reasons.values())
 
 
 def test_no_objects_is_an_error():

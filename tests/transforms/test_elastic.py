@@ -13,7 +13,6 @@ from medunet.transforms import (
     RandCoarseElastic,
     RandCoarseElasticd,
     dense_displacement,
-    paper_augmentations,
 )
 
 
@@ -133,17 +132,3 @@ def test_errors():
         RandCoarseElastic(std=-1)
     with pytest.raises(ValueError, match=r"\(C, H, W\)"):
         RandCoarseElastic()(torch.rand(1, 30))
-
-
-@pytest.mark.parametrize("spatial_dims", [2, 3])
-def test_paper_augmentations_pipeline(spatial_dims):
-    shape = (32,) * spatial_dims
-    coords = _coordinate_image(shape)[:1]
-    data = {"image": coords.clone(), "label": (coords > 15).float(), "weight": coords.clone()}
-    aug = paper_augmentations(spatial_dims=spatial_dims, prob_intensity=0.0)
-    aug.set_random_state(7)
-    out = aug(data)
-    torch.testing.assert_close(out["weight"].as_tensor(), out["image"].as_tensor())
-    assert set(out["label"].unique().tolist()) <= {0.0, 1.0}
-    again = paper_augmentations(spatial_dims=spatial_dims, prob_intensity=0.0).set_random_state(7)
-    torch.testing.assert_close(again(data)["image"], out["image"])

@@ -4,16 +4,11 @@ from __future__ import annotations
 
 import json
 import shutil
-import sys
-from pathlib import Path
 
 import pytest
 import yaml
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bundles"))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bundle_helpers import make_dataset
-from test_cli import medunet, ok, one_line_error, terminal_lines
+from cli_helpers import medunet, ok, one_line_error, terminal_lines
 
 TINY = ["--set", "num_workers=0", "--set", "iterations_per_epoch=2", "--set", "val_interval=1",
         "--set", "channels=[4,8,16]", "--set", "output_tile=20", "--no-progress"]  # fmt: skip

@@ -1,4 +1,4 @@
-"""Saving named after the input with its pixel size; image/label pair checks."""
+"""Saving named after the input, with its pixel size, never over an existing file."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import torch
 from monai.data import MetaTensor
 
 from medunet.data import read_microscopy
-from medunet.transforms import CheckPaird, SaveMicroscopyd, output_stem
+from medunet.transforms import SaveMicroscopyd, output_stem
 
 
 def _image(name, shape=(1, 6, 8), spacing=(0.5, 0.25)):
@@ -34,14 +34,3 @@ def test_save_names_after_input_keeps_spacing_and_refuses_overwrite(tmp_path):
     assert tifffile.imread(tmp_path / "cells_labels.tif").dtype == np.uint16
     with pytest.raises(FileExistsError, match=r"cells_labels\.tif exists"):
         saver(data)
-
-
-def test_check_pair_names_both_files():
-    ok = {"image": _image("img.tif"), "label": _image("lab.tif")}
-    CheckPaird()(ok)
-    with pytest.raises(
-        ValueError, match=r"lab\.tif has spatial shape \(6, 9\) but img\.tif has \(6, 8\)"
-    ):
-        CheckPaird()({"image": _image("img.tif"), "label": _image("lab.tif", (1, 6, 9))})
-    with pytest.raises(ValueError, match=r"lab\.tif has pixel size \[1\.0, 0\.25\] but img\.tif"):
-        CheckPaird()({"image": _image("img.tif"), "label": _image("lab.tif", spacing=(1.0, 0.25))})

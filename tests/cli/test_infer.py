@@ -1,0 +1,14 @@
+"""``medunet infer`` refusing what it cannot predict (the end-to-end runs are in test_train.py)."""
+
+from __future__ import annotations
+
+from bundle_helpers import make_dataset
+from cli_helpers import medunet, one_line_error
+
+
+def test_infer_without_model_says_where_it_looked(tmp_path):
+    image = make_dataset(tmp_path / "data", n=1) / "imagesTs" / "new0.tif"
+    proc = medunet("infer", "unet2015_microscopy", image, "--output", tmp_path / "out",
+                   "--model", tmp_path / "run" / "models" / "model.pt")  # fmt: skip
+    one_line_error(proc, "infer", "no trained model at", "run/models/model.pt", "medunet train")
+    assert not (tmp_path / "out").exists()
