@@ -1,7 +1,7 @@
 """Shared fixtures: seeded torch and the real data folder (skip when absent); the helper
-modules of the tests (``bundle_helpers``, ``cli_helpers``) importable by name from any test
-file (pytest imports test files with ``--import-mode=importlib``, so their folders are not
-on ``sys.path`` by themselves)."""
+modules of the tests (``bundle_helpers``, ``cli_helpers``, ``planning_helpers``), importable
+by name from any test file (pytest imports test files with ``--import-mode=importlib``, so
+their folders are not on ``sys.path`` by themselves)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 import torch
 
 SHARED_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
-for _helpers in ("bundles", "cli"):
+for _helpers in ("bundles", "cli", "planning"):
     sys.path.insert(0, str(Path(__file__).resolve().parent / _helpers))
 
 

@@ -35,9 +35,9 @@ __all__ = ["KEEP", "PostprocessCalibration", "calibrate_postprocess"]
 logger = logging.getLogger(__name__)
 
 SEED_THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.9)
+MASK_THRESHOLDS = (0.2, 0.3, 0.4, 0.5)
 #: which validated epoch the saved model is (:class:`PostprocessCalibration`'s ``keep``)
 KEEP = ("last", "best", "key")
-MASK_THRESHOLDS = (0.2, 0.3, 0.4, 0.5)
 
 
 def _numpy(x) -> np.ndarray:

@@ -8,29 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-import nibabel as nib
-import numpy as np
 import pytest
 import tifffile
-from bundle_helpers import blocks_volume, make_dataset
+from bundle_helpers import make_dataset
 from cli_helpers import TINY_2D, medunet, ok, one_line_error
 
 SCHEMA = Path(__file__).resolve().parents[1] / "bundles" / "meta_schema_20240725.json"
-
-
-def _volumes(root: Path) -> Path:
-    """Two volumes with classes 0, 1 and 2 (one more than the bundle's default)."""
-    for sub in ("imagesTr", "labelsTr"):
-        (root / sub).mkdir(parents=True)
-    for i in range(2):
-        labels = blocks_volume(seed=i)
-        nib.save(nib.Nifti1Image(labels * 20.0, np.eye(4)), root / "imagesTr" / f"v{i}.nii.gz")
-        nib.save(nib.Nifti1Image(labels, np.eye(4)), root / "labelsTr" / f"v{i}.nii.gz")
-    return root
-
-
-def _files(folder: Path) -> dict[str, float]:
-    return {str(p): p.stat().st_mtime for p in folder.rglob("*")}
 
 
 @pytest.mark.slow

@@ -6,28 +6,15 @@ import json
 
 import numpy as np
 import pytest
+from planning_helpers import fingerprint_of, nuclei
 
-from medunet.data import random_blobs
-from medunet.planning import DatasetFingerprint, case_fingerprint
-
-
-def _fingerprint(labels: list[np.ndarray], images=None, classes=False, spacing=None):
-    fp = DatasetFingerprint(labels[0].ndim, classes)
-    for i, lab in enumerate(labels):
-        image = images[i] if images is not None else (lab > 0).astype(np.float32) * 100 + 10
-        fp.add(case_fingerprint(f"case{i}", image[None], lab, lab.ndim, classes, spacing))
-    return fp
-
-
-def _nuclei(scale: int, seed: int = 0) -> np.ndarray:
-    lab = random_blobs((192, 192), 60, radius_range=(8.0, 12.0), seed=seed)
-    return np.kron(lab, np.ones((scale, scale), np.int32)) if scale > 1 else lab
+from medunet.planning import case_fingerprint
 
 
 def test_label_kinds():
-    inst = _fingerprint([_nuclei(1)])
+    inst = fingerprint_of([nuclei(1)])
     assert inst.label_kind == "instances"
-    binary = _fingerprint([(_nuclei(1) > 0).astype(np.uint8) * 255])
+    binary = fingerprint_of([(nuclei(1) > 0).astype(np.uint8) * 255])
     assert binary.label_kind == "binary"
     # cells filling the image, 2-pixel membranes between them (EM-like)
     cells = np.ones((120, 120), np.uint8) * 255
@@ -35,18 +22,18 @@ def test_label_kinds():
     cells[1::20, :] = 0
     cells[:, ::20] = 0
     cells[:, 1::20] = 0
-    assert _fingerprint([cells]).label_kind == "membranes"
+    assert fingerprint_of([cells]).label_kind == "membranes"
     volume = np.zeros((20, 20, 20), np.uint8)
     volume[5:10] = 1
     volume[10:15] = 2
-    assert _fingerprint([volume], classes=True).label_kind == "classes"
+    assert fingerprint_of([volume], classes=True).label_kind == "classes"
 
 
 def test_two_touching_squares_and_one_apart():
     lab = np.zeros((40, 60), np.int32)
     lab[5:15, 5:15], lab[5:15, 15:25] = 1, 2  # touching
     lab[25:35, 40:50] = 3
-    fp = _fingerprint([lab])
+    fp = fingerprint_of([lab])
     assert fp.object_count == 3 and fp.touching_pairs == 1
     assert fp.touching_fraction == pytest.approx(2 / 3)  # two of three objects touch
     assert fp.foreground_fraction == pytest.approx(300 / 2400)
@@ -57,7 +44,7 @@ def test_intensity_medians_and_their_ranks():
     lab = np.zeros((20, 20), np.int32)
     lab[:5] = 1  # a quarter of the image, the brightest
     image = np.arange(400, dtype=np.float32).reshape(20, 20)[::-1].copy()
-    fp = _fingerprint([lab], [image])
+    fp = fingerprint_of([lab], [image])
     assert fp.intensity("foreground")[4] == pytest.approx(np.median(image[:5]))
     assert fp.rank("foreground") == pytest.approx(87.5, abs=0.5)  # the median of the top 25%
     assert fp.rank("background") == pytest.approx(37.5, abs=0.5)
@@ -73,7 +60,7 @@ def test_a_volume_is_measured_on_its_ras_axes():
 
 
 def test_the_summary_is_json():
-    fp = _fingerprint([_nuclei(1), _nuclei(1, 1)], spacing=(0.5, 0.5))
+    fp = fingerprint_of([nuclei(1), nuclei(1, 1)], spacing=(0.5, 0.5))
     summary = json.loads(json.dumps(fp.summary()))
     assert summary["cases"] == 2 and summary["label_kind"] == "instances"
     assert summary["spacing"] == {"median": [0.5, 0.5], "anisotropy": 1.0}

@@ -4,30 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from planning_helpers import fingerprint_of, nuclei
 
-from medunet.data import random_blobs
-from medunet.planning import DatasetFingerprint, case_fingerprint, make_plan
-
-
-def _fingerprint(labels: list[np.ndarray], images=None, classes=False, spacing=None):
-    fp = DatasetFingerprint(labels[0].ndim, classes)
-    for i, lab in enumerate(labels):
-        image = images[i] if images is not None else (lab > 0).astype(np.float32) * 100 + 10
-        fp.add(case_fingerprint(f"case{i}", image[None], lab, lab.ndim, classes, spacing))
-    return fp
-
-
-def _nuclei(scale: int, seed: int = 0) -> np.ndarray:
-    """Blobs about 20 px across (``scale`` x larger), some touching."""
-    lab = random_blobs((192, 192), 60, radius_range=(8.0, 12.0), seed=seed)
-    return np.kron(lab, np.ones((scale, scale), np.int32)) if scale > 1 else lab
+from medunet.planning import make_plan
 
 
 def test_ten_times_larger_objects_get_ten_times_sigma_and_100_times_min_size():
     """In the images' own pixels: sigma and the smallest object scale with the objects
     (the plan may work on a resized image: its sizes are then divided back)."""
-    small = make_plan(_fingerprint([_nuclei(1)]), "cpu", 300).settings
-    large = make_plan(_fingerprint([_nuclei(10)]), "cpu", 300).settings
+    small = make_plan(fingerprint_of([nuclei(1)]), "cpu", 300).settings
+    large = make_plan(fingerprint_of([nuclei(10)]), "cpu", 300).settings
     s_small, s_large = small.get("image_scale", 1.0), large.get("image_scale", 1.0)
     assert s_small == 1.0 and s_large < 0.5  # 200 px objects are planned on a smaller image
     sigma_ratio = (large["sigma"] / s_large) / (small["sigma"] / s_small)
@@ -38,28 +24,28 @@ def test_ten_times_larger_objects_get_ten_times_sigma_and_100_times_min_size():
 
 
 def test_microscopy_rules():
-    touching = make_plan(_fingerprint([_nuclei(1, s) for s in range(3)]), "cpu").settings
+    touching = make_plan(fingerprint_of([nuclei(1, s) for s in range(3)]), "cpu").settings
     assert touching["label_instances"] == "labels" and touching["border_class"] is True
     assert touching["val_regions"] == 0.2 and touching["val_fraction"] == 0.0  # 3 images
     assert touching["calibrate_metric"] == "ap50" and touching["fill_holes"] is True
-    binary = make_plan(_fingerprint([(_nuclei(1) > 0).astype(np.uint8)] * 12), "cpu").settings
+    binary = make_plan(fingerprint_of([(nuclei(1) > 0).astype(np.uint8)] * 12), "cpu").settings
     assert binary["label_instances"] == "connected_components"
     assert binary["border_class"] is False  # components never touch
     assert binary["val_fraction"] == 0.2 and binary["val_regions"] == 0.0  # 12 images
     # balanced class weights: the grid reaches the background share
-    f = float(np.mean(_nuclei(1) > 0))
+    f = float(np.mean(nuclei(1) > 0))
     assert max(binary["calibrate_mask_thresholds"]) == pytest.approx(1 - f, abs=0.01)
-    gpu = make_plan(_fingerprint([_nuclei(1)]), "cuda", None).settings
+    gpu = make_plan(fingerprint_of([nuclei(1)]), "cuda", None).settings
     assert gpu["channels"][0] == 64 and gpu["optimizer_name"] == "sgd"
     assert gpu["output_tile"] >= 388 or gpu["output_tile"] >= 192
 
 
 def test_normalisation_from_the_foreground_and_background_medians():
-    lab = _nuclei(1)
+    lab = nuclei(1)
     rng = np.random.default_rng(0)
     image = np.where(lab > 0, 80.0, 20.0) + rng.normal(0, 2, lab.shape)
     image[:3, :3] = 4000.0  # a few saturated pixels do not move the scale
-    settings = make_plan(_fingerprint([lab], [image]), "cpu").settings
+    settings = make_plan(fingerprint_of([lab], [image]), "cpu").settings
     f = float(np.mean(lab > 0))
     assert settings["percentile_low"] == pytest.approx(100 * (1 - f) / 2, abs=3)
     assert settings["percentile_high"] == pytest.approx(100 * (1 - f / 2), abs=3)
@@ -71,7 +57,7 @@ def test_volume_plan():
     lab[10:30, 10:30, 5:20] = 1
     lab[15:25, 15:25, 8:15] = 2
     ct = np.where(lab > 0, 40.0, -1000.0) + rng.normal(0, 5, lab.shape)
-    fp = _fingerprint([lab, lab], [ct, ct], classes=True, spacing=(0.8, 0.8, 4.0))
+    fp = fingerprint_of([lab, lab], [ct, ct], classes=True, spacing=(0.8, 0.8, 4.0))
     settings = make_plan(fp, "cpu", 600).settings
     assert settings["num_classes"] == 3 and settings["modality"] == "CT"
     assert settings["ct_window"][0] > -200 and settings["ct_window"][1] < 200
@@ -81,10 +67,10 @@ def test_volume_plan():
     assert settings["output_tile"] == 32  # no bigger than the 24-voxel axis allows (x16)
     gpu = make_plan(fp, "cuda", 600).settings
     assert len(gpu["channels"]) == 5 and gpu["channels"][0] == 32
-    mr = _fingerprint([lab], [np.where(lab > 0, 300.0, 0.0)], classes=True)
+    mr = fingerprint_of([lab], [np.where(lab > 0, 300.0, 0.0)], classes=True)
     assert make_plan(mr, "cpu").settings["modality"] == "MR"
 
 
 def test_no_objects_is_an_error():
     with pytest.raises(ValueError, match="no objects"):
-        make_plan(_fingerprint([np.zeros((32, 32), np.int32)]), "cpu")
+        make_plan(fingerprint_of([np.zeros((32, 32), np.int32)]), "cpu")
