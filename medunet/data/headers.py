@@ -8,7 +8,8 @@ is written, for training data and for inputs alike.
 Each header is read once: the nibabel image that :func:`read_volume_header` opened (its
 header parsed, its voxels not read) is handed on to the reader that loads the voxels
 (:class:`OpenedNiftiReader`, the loader of ``SafeLoadImaged``; the streamed slabs), once,
-and only while the file is unchanged.
+and only while the file is unchanged; header readers before it (the training spacing) look
+at it without taking it (:func:`opened_nifti`).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from monai.data.utils import correct_nifti_header_if_necessary
 from monai.utils import ensure_tuple
 
 __all__ = ["OpenedNiftiReader", "VolumeHeader", "check_volume_header", "load_nifti",
-           "read_volume_header"]  # fmt: skip
+           "opened_nifti", "read_volume_header"]  # fmt: skip
 
 #: opened NIfTI images kept for their loader: (path, mtime, size) -> image (header only)
 _OPENED: OrderedDict[tuple[str, int, int], object] = OrderedDict()
@@ -136,6 +137,13 @@ def _keep_opened(path: str | Path, img) -> None:
     _OPENED.move_to_end(key)
     while len(_OPENED) > _KEEP:
         _OPENED.popitem(last=False)
+
+
+def opened_nifti(path: str | Path):
+    """The image :func:`read_volume_header` opened for ``path`` and not yet handed on (it
+    stays for the loader), or None: for readers of the header alone."""
+    key = _file_key(path)
+    return _OPENED.get(key) if key is not None else None
 
 
 def load_nifti(path: str | Path, **kwargs):

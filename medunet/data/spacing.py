@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from medunet.data.earlier_run import refuse_earlier_run
+from medunet.data.headers import opened_nifti
 from medunet.data.io import atomic_path
 from medunet.ranks import is_main_process
 
@@ -31,7 +32,8 @@ def _affine(path: str) -> np.ndarray:
         import nibabel as nib
 
         try:
-            return np.asarray(nib.load(path).affine, dtype=float)
+            img = opened_nifti(path)  # the training check's: its header is not read again
+            return np.asarray((img if img is not None else nib.load(path)).affine, dtype=float)
         except Exception as err:  # nibabel raises many types for damaged files
             raise ValueError(f"{path} could not be read as NIfTI ({err}).") from err
     from monai.transforms import LoadImage

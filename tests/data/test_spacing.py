@@ -64,3 +64,17 @@ def test_stored_spacing_says_how_to_get_one(tmp_path):
     (tmp_path / "spacing.json").write_text("{}")
     with pytest.raises(ValueError, match="not a valid spacing file"):
         stored_spacing(tmp_path / "spacing.json")
+
+
+def test_headers_the_check_read_are_not_read_again(tmp_path, monkeypatch):
+    from medunet.data.headers import check_volume_header, load_nifti
+
+    item = _volume(tmp_path / "a.nii.gz", (1.0, 1.0, 2.0))
+    check_volume_header(item["image"])
+    loads: list = []
+    original = nib.load
+    monkeypatch.setattr(nib, "load", lambda *a, **k: loads.append(a) or original(*a, **k))
+    assert dataset_spacing([item], tmp_path / "spacing.json") == pytest.approx([1.0, 1.0, 2.0])
+    assert loads == []  # the check's image, looked at
+    load_nifti(item["image"])  # still there for the loader
+    assert loads == []
