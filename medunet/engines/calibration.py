@@ -26,6 +26,7 @@ import torch
 from ignite.engine import Engine, Events
 
 from medunet.data.io import atomic_path
+from medunet.messages import setting
 from medunet.metrics import SCORE_NAMES, segmentation_scores
 from medunet.ranks import is_main_process
 from medunet.transforms.postprocess import ProbabilityToInstances, remove_small_objects
@@ -179,7 +180,10 @@ class PostprocessCalibration:
         self.prob_key = prob_key
         self.truth_key = truth_key
         if keep not in KEEP:
-            raise ValueError(f"keep must be one of {KEEP}, got {keep!r}.")
+            raise ValueError(
+                f"keep_model must be one of {', '.join(KEEP)}, got {keep!r}; e.g. "
+                f"{setting('keep_model', 'last')}."
+            )
         self.keep = keep
         self._best: tuple[float, int] | None = None
         self._probs: list[np.ndarray] = []

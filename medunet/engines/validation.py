@@ -14,6 +14,8 @@ import time
 from ignite.engine import Engine, Events
 from monai.handlers import ValidationHandler
 
+from medunet.messages import setting
+
 __all__ = ["PeriodicValidation"]
 
 
@@ -44,7 +46,10 @@ class PeriodicValidation(ValidationHandler):
         super().__init__(interval=interval, validator=validator, epoch_level=True,
                          exec_at_start=exec_at_start)  # fmt: skip
         if time_share is not None and not 0.0 < time_share <= 1.0:
-            raise ValueError(f"time_share must be in (0, 1], got {time_share}.")
+            raise ValueError(
+                f"val_time_share (the share of a time budget validation may take) must be in "
+                f"(0, 1], got {time_share}; e.g. {setting('val_time_share', 0.1)}."
+            )
         self.time_share = time_share
         self._start = 0.0
         self._spent = 0.0

@@ -111,7 +111,7 @@ def test_last_keeps_every_latest_epoch_and_its_calibration(tmp_path):
     _, seen, first = _epochs("last", path)
     assert seen == [(1, 1), (2, 2), (3, 3)]  # the saver writes each; the run ends with the last
     assert json.loads(path.read_text())["score"] == pytest.approx(first["score"])  # epoch 3's
-    with pytest.raises(ValueError, match="keep must be one of"):
+    with pytest.raises(ValueError, match="keep_model must be one of last, best, key"):
         PostprocessCalibration(path, keep="first")
 
 

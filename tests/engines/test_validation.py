@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import pytest
 from ignite.engine import Engine
 
 from medunet.engines import PeriodicValidation
@@ -61,7 +62,8 @@ def test_a_time_share_bounds_the_validation_time(monkeypatch):
 
 
 def test_a_time_share_outside_0_1_is_refused():
-    import pytest
-
-    with pytest.raises(ValueError, match="time_share"):
+    with pytest.raises(
+        ValueError,
+        match=r"val_time_share .* must be in \(0, 1\], got 0.0; e.g. --val_time_share 0.1",
+    ):
         PeriodicValidation(None, interval=1, time_share=0.0)
