@@ -29,6 +29,7 @@ from medunet.transforms.postprocess import (
     seeded_instances,
 )
 from medunet.transforms.regions import REGION_PARTS, CropRegiond, region_slices
+from medunet.transforms.resample import ResampleToSpacing, ResampleToSpacingd
 from medunet.transforms.save import SaveMicroscopyd, SaveVolumed, output_stem
 from medunet.transforms.scale import SCALED_FROM, Rescaled, RestoreScaled, resize
 from medunet.transforms.tiles import RandTileCropd, tile_geometry
@@ -62,6 +63,8 @@ __all__ = [
     "RandCoarseElastic",
     "RandCoarseElasticd",
     "RandTileCropd",
+    "ResampleToSpacing",
+    "ResampleToSpacingd",
     "Rescaled",
     "RestoreScaled",
     "SafeLoadImaged",

@@ -18,9 +18,13 @@ from monai.config import KeysCollection, NdarrayOrTensor
 from monai.transforms import MapTransform, Transform
 from monai.utils import convert_to_dst_type
 
+from medunet.data.quantiles import exact_percentiles
 from medunet.transforms.checks import source_name
 
-__all__ = ["ModalityNormalize", "ModalityNormalized"]
+__all__ = ["CHUNK", "ModalityNormalize", "ModalityNormalized"]
+
+#: slices of the last axis read at a time for the MRI statistics
+CHUNK = 16
 
 
 class ModalityNormalize(Transform):
@@ -56,26 +60,67 @@ class ModalityNormalize(Transform):
         self.window = (float(window[0]), float(window[1]))
         self.percentiles = (float(percentiles[0]), float(percentiles[1]))
 
-    def __call__(self, img: NdarrayOrTensor) -> NdarrayOrTensor:
-        """The normalised image."""
+    def statistics(self, img) -> np.ndarray | None:
+        """What the MRI normalisation needs of the whole image: per channel ``(low, high,
+        mean, std)`` (the percentiles of the non-zero voxels, then the mean and standard
+        deviation of the clipped channel); ``None`` for CT (a fixed window).
+
+        ``img`` is any channel-first array, a memory map of a volume too: it is read
+        :data:`CHUNK` slices of the last axis at a time and the percentiles are exact
+        (:func:`~medunet.data.quantiles.exact_percentiles`), so a volume normalised in
+        slabs with these statistics is bit for bit the volume normalised whole.
+        """
+        if self.modality == "CT":
+            return None
+        if isinstance(img, torch.Tensor):
+            img = (img.as_tensor() if hasattr(img, "as_tensor") else img).detach().cpu().numpy()
+        stats = np.zeros((img.shape[0], 4), np.float64)
+        for c in range(img.shape[0]):
+
+            def chunks(c=c):
+                depth = img.shape[-1]
+                for z in range(0, depth, CHUNK):
+                    yield np.asarray(img[c, ..., z : z + CHUNK], dtype=np.float32)
+
+            q = exact_percentiles(lambda: (v[v != 0] for v in chunks()), self.percentiles)
+            lo, hi = (np.float32(0.0), np.float32(0.0)) if q is None else np.float32(q)
+            count = int(np.prod(img.shape[1:]))
+            total = sum(float(np.clip(v, lo, hi).sum(dtype=np.float64)) for v in chunks())
+            mean = total / count
+            squares = sum(
+                float(np.square(np.clip(v, lo, hi).astype(np.float64) - mean).sum())
+                for v in chunks()
+            )
+            std = float(np.sqrt(squares / (count - 1))) if count > 1 else 0.0
+            stats[c] = (lo, hi, mean, std)
+        return stats
+
+    def apply(self, x: torch.Tensor, stats: np.ndarray | None) -> torch.Tensor:
+        """``x`` (float32, ``(C, *spatial)``, the whole image or any part of it) normalised
+        with the whole image's :meth:`statistics`, voxel by voxel."""
+        if self.modality == "CT":
+            low, high = self.window
+            return (x.clamp(low, high) - low) / (high - low)
+        out = torch.empty_like(x)
+        for c in range(x.shape[0]):
+            lo, hi, mean, std = (float(v) for v in stats[c])
+            if std > 1e-8:
+                ch = x[c].clamp(lo, hi)
+                out[c] = (ch - torch.tensor(mean, dtype=x.dtype)) / torch.tensor(std, dtype=x.dtype)
+            else:
+                out[c] = 0.0
+        return out
+
+    def __call__(self, img: NdarrayOrTensor, stats: np.ndarray | None = None) -> NdarrayOrTensor:
+        """The normalised image (``stats``: the whole image's, when ``img`` is a part)."""
         x = torch.as_tensor(img.as_tensor() if hasattr(img, "as_tensor") else img).float()
         if not torch.isfinite(x).all():
             raise ValueError(
                 f"{source_name(img)} contains NaN or infinite intensities; fix or mask the scan."
             )
-        if self.modality == "CT":
-            low, high = self.window
-            out = (x.clamp(low, high) - low) / (high - low)
-        else:
-            out = torch.empty_like(x)
-            for c in range(x.shape[0]):
-                ch = x[c]
-                values = ch[ch != 0] if bool((ch != 0).any()) else ch.reshape(-1)
-                lo, hi = np.percentile(values.numpy(), self.percentiles)
-                ch = ch.clamp(float(lo), float(hi))
-                std = float(ch.std())
-                out[c] = (ch - ch.mean()) / std if std > 1e-8 else torch.zeros_like(ch)
-        return convert_to_dst_type(out, img, dtype=torch.float32)[0]
+        if stats is None:
+            stats = self.statistics(x)
+        return convert_to_dst_type(self.apply(x, stats), img, dtype=torch.float32)[0]
 
 
 class ModalityNormalized(MapTransform):

@@ -49,3 +49,18 @@ def test_refuses_nonfinite_intensities_and_bad_settings():
         ModalityNormalize("CT", window=(100, -100))
     with pytest.raises(ValueError, match="percentiles"):
         ModalityNormalize("MR", percentiles=(50, 101))
+
+
+def test_mr_statistics_of_a_memory_map_normalise_any_slab_as_the_whole(tmp_path):
+    rng = np.random.default_rng(1)
+    volume = rng.normal(500.0, 80.0, size=(1, 12, 10, 37)).astype(np.float32)
+    volume[..., :4] = 0.0
+    norm = ModalityNormalize("MR", percentiles=(0.5, 99.5))
+    whole = norm(torch.from_numpy(volume))
+    mapped = np.lib.format.open_memmap(tmp_path / "v.npy", mode="w+", dtype=np.float32,
+                                       shape=volume.shape)  # fmt: skip
+    mapped[:] = volume
+    stats = norm.statistics(mapped)  # read 16 slices at a time
+    for z0, z1 in [(0, 5), (5, 23), (23, 37)]:
+        part = norm.apply(torch.from_numpy(volume[..., z0:z1].copy()), stats)
+        assert torch.equal(part, whole[..., z0:z1])  # bit for bit

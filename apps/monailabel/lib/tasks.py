@@ -152,7 +152,7 @@ class MedunetInferTask(BundleInferTask):
         return kept
 
     def run_pre_transforms(self, data: dict, transforms: Sequence[Any]) -> dict:
-        # MONAI's Spacingd updates every "image_*" entry as a meta dict; MONAI Label's
+        # MONAI's transforms may update every "image_*" entry as a meta dict; MONAI Label's
         # "image_path" string is none: keep it aside while the transforms run
         path = data.pop("image_path", None)
         data = super().run_pre_transforms(data, transforms)

@@ -1,16 +1,41 @@
-"""Streamed CT/MRI volumes: slabs along the file's last axis, each with the network's
-context, on the training spacing and orientation and back, written as one NIfTI."""
+"""Streamed CT/MRI volumes: the bundle's own transforms, a slab at a time, the whole
+volume's answer.
+
+The whole-volume path reads the scan, checks it, turns it to RAS, resamples it to the
+training spacing (:class:`~medunet.transforms.ResampleToSpacingd`), crops it to its
+foreground, normalises it, predicts it tile by tile, and takes the classes back onto the
+scan's grid. Streamed, the same transforms run in four passes, each holding one slab:
+
+1. slabs of the file (its last axis) are checked, turned, and resampled with their global
+   voxel indices into a memory map of the resampled volume, in the work folder (a
+   separable resampling: each slab is bit for bit the slab of the volume resampled whole);
+2. what needs the whole volume is computed from that map: the foreground box (MONAI's own
+   bounding box on each axis's projection), the normalisation statistics (exact,
+   :meth:`~medunet.transforms.ModalityNormalize.statistics`), whether it is blank;
+3. the cropped volume is predicted in blocks of whole tiles of the whole volume's tile
+   plan (:class:`~medunet.inferers.streaming.StreamGrid`), each window normalised with
+   those statistics, the classes into a second memory map;
+4. each slab of the file takes its classes by the nearest voxel, as the inverse of the
+   resampling does, and is written, in order, as one NIfTI with the input's affine.
+
+Every pass is resumable (``--resume``): a finished pass, and each predicted block, leaves a
+mark in the work folder.
+"""
 
 from __future__ import annotations
 
 import logging
-import math
 import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 from monai.bundle import ConfigParser
+from monai.data import MetaTensor
+from monai.transforms import CropForegroundd
+from monai.transforms.utils import generate_spatial_bounding_box
 
 from medunet.bundle.streaming.policy import StreamOptions
 from medunet.bundle.streaming.work import (
@@ -21,15 +46,133 @@ from medunet.bundle.streaming.work import (
     streaming_inferer,
     work_dir,
 )
-from medunet.data.blocks import BlockSource, iter_blocks, open_blocks
-from medunet.data.io import atomic_path
+from medunet.data.blocks import BlockSource, open_blocks, read_window
 from medunet.data.writers import write_nifti_slabs
-from medunet.transforms.intensity import ModalityNormalized
+from medunet.inferers.streaming import StreamGrid, predict_block
+from medunet.transforms.checks import CheckImaged
+from medunet.transforms.degenerate import foreground_or_all
+from medunet.transforms.intensity import CHUNK, ModalityNormalized
+from medunet.transforms.resample import (
+    ResampleToSpacingd,
+    nearest_indices,
+    resample_axis,
+    resampled_size,
+    source_span,
+)
 from medunet.transforms.save import output_stem
 
-__all__ = ["stream_volume"]
+__all__ = ["VolumeGrid", "stream_volume"]
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class VolumeGrid:
+    """Where the file's voxels go: RAS orientation, then the training spacing.
+
+    Attributes:
+        ornt: nibabel's orientation of the file's axes (``io_orientation``): file axis ``k``
+            is RAS axis ``ornt[k, 0]``, reversed where ``ornt[k, 1]`` is -1.
+        ras_shape: the file's shape turned to RAS.
+        scales: input voxels per resampled voxel on each RAS axis.
+        shape: the resampled shape.
+    """
+
+    ornt: np.ndarray
+    ras_shape: tuple[int, ...]
+    scales: tuple[float, ...]
+    shape: tuple[int, ...]
+
+    @classmethod
+    def create(cls, source: BlockSource, resample: ResampleToSpacingd) -> VolumeGrid:
+        import nibabel as nib
+
+        ornt = nib.orientations.io_orientation(source.affine)
+        ras = nib.orientations.ornt_transform(ornt, nib.orientations.axcodes2ornt("RAS"))
+        ras_affine = source.affine @ nib.orientations.inv_ornt_aff(ras, source.shape)
+        ras_shape = [0, 0, 0]
+        for k, n in enumerate(source.shape):
+            ras_shape[int(ornt[k, 0])] = int(n)
+        scales = resample.resampler.scales(ras_affine, 3)
+        shape = tuple(resampled_size(n, s) for n, s in zip(ras_shape, scales, strict=True))
+        return cls(ornt, tuple(ras_shape), tuple(scales), shape)
+
+    @property
+    def axis(self) -> int:
+        """The RAS axis of the file's last axis (the one slabs are cut along)."""
+        return int(self.ornt[2, 0])
+
+    def ras_range(self, lo: int, hi: int) -> tuple[int, int]:
+        """The file's slices ``[lo, hi)`` as a range of RAS :attr:`axis` (or back)."""
+        if self.ornt[2, 1] < 0:
+            n = self.ras_shape[self.axis]
+            return n - hi, n - lo
+        return lo, hi
+
+    def to_ras(self, slab: torch.Tensor) -> torch.Tensor:
+        """A channel-first slab of the file, turned to RAS (``Orientationd``'s flips and
+        transposition)."""
+        x = slab.as_tensor() if isinstance(slab, MetaTensor) else torch.as_tensor(slab)
+        flips = [k + 1 for k in range(3) if self.ornt[k, 1] < 0]
+        x = x.flip(flips) if flips else x
+        return x.permute(0, *(int(a) + 1 for a in np.argsort(self.ornt[:, 0])))
+
+    def from_ras(self, slab: np.ndarray) -> np.ndarray:
+        """A RAS slab ``(X, Y, Z)`` turned back to the file's axes."""
+        x = np.transpose(slab, [int(self.ornt[k, 0]) for k in range(3)])
+        flips = [k for k in range(3) if self.ornt[k, 1] < 0]
+        return np.flip(x, flips) if flips else x
+
+
+class _MappedArray:
+    """A ``.npy`` file in the work folder, indexed like an array. Each access maps the file,
+    copies what it needs and unmaps it, so resident memory is that of the copy, not of the
+    pages touched (the kernel keeps those in its page cache, not in this process).
+
+    Attributes:
+        shape: the array's shape (the box's, when cropped).
+    """
+
+    def __init__(self, path: Path, box: Sequence[tuple[int, int]] | None = None) -> None:
+        self.path, self.box = path, box
+        shape = np.load(path, mmap_mode="r").shape
+        if box is not None:
+            shape = (shape[0], *(b - a for a, b in box))
+        self.shape = tuple(int(n) for n in shape)
+
+    @classmethod
+    def create(cls, path: Path, dtype, shape) -> _MappedArray:
+        np.lib.format.open_memmap(path, mode="w+", dtype=dtype, shape=tuple(shape)).flush()
+        return cls(path)
+
+    def cropped(self, box: Sequence[tuple[int, int]]) -> _MappedArray:
+        return _MappedArray(self.path, box)
+
+    def _view(self, mapped: np.ndarray) -> np.ndarray:
+        if self.box is None:
+            return mapped
+        return mapped[(slice(None), *(slice(a, b) for a, b in self.box))]
+
+    def __getitem__(self, key) -> np.ndarray:
+        return np.array(self._view(np.load(self.path, mmap_mode="r"))[key])
+
+    def __setitem__(self, key, value) -> None:
+        mapped = np.load(self.path, mmap_mode="r+")
+        self._view(mapped)[key] = value
+        mapped.flush()
+
+
+class _CroppedSource:
+    """The cropped resampled volume, normalised, read by windows (for :func:`read_window`)."""
+
+    def __init__(self, volume: _MappedArray, normalise, stats) -> None:
+        self.volume, self.normalise, self.stats = volume, normalise, stats
+        self.shape = tuple(volume.shape[1:])
+
+    def read(self, start, stop) -> np.ndarray:
+        box = tuple(slice(int(a), int(b)) for a, b in zip(start, stop, strict=True))
+        x = torch.from_numpy(self.volume[(slice(None), *box)].astype(np.float32, copy=False))
+        return self.normalise.apply(x, self.stats).numpy()
 
 
 def stream_volume(
@@ -42,115 +185,189 @@ def stream_volume(
     overwrite: bool = False,
     progress: bool = True,
 ) -> list[Path]:
-    """Predict one NIfTI volume streamed in slabs; returns the written segmentation.
-
-    Each slab (``block_size`` slices of the file's last axis, plus the network's context on
-    both sides) is reoriented to RAS, resampled to the training spacing, normalised with the
-    whole volume's statistics, predicted with the bundle's inferer, and its classes taken
-    back to the file's own grid; the slabs are written in order as one NIfTI with the
-    input's affine. The foreground crop of the whole-volume path is not applied (tiles over
-    empty background are predicted too).
-    """
-    import nibabel as nib
-
+    """Predict one NIfTI volume streamed in slabs of about ``block_size`` slices; returns
+    the written segmentation, the one the whole-volume path writes."""
     path = Path(path)
     source = open_blocks(path)
-    stem = output_stem(str(path))
-    final = out / f"{stem}_seg.nii.gz"
+    final = out / f"{output_stem(str(path))}_seg.nii.gz"
     if final.exists() and not overwrite:
         raise FileExistsError(f"{final} exists; pass --overwrite to replace it.")
+    check = component(parser, "preprocessing_transforms", CheckImaged)
+    resample = component(parser, "preprocessing_transforms", ResampleToSpacingd)
+    crop = component(parser, "preprocessing_transforms", CropForegroundd).cropper
+    normalise = component(parser, "preprocessing_transforms", ModalityNormalized).transform
+    _check_crop(crop, path)
     device = parser.get_parsed_content("device")
     network = parser.get_parsed_content("network_def").to(device)
     load_weights(network, model)
     inferer = streaming_inferer(parser, device)
-    target = [float(s) for s in parser.get_parsed_content("target_spacing")]
-    normalise = component(parser, "preprocessing_transforms", ModalityNormalized).transform
-    settings = {"block": block_size, "target": target, "tta": inferer.tta}
+    grid = VolumeGrid.create(source, resample)
+    settings = {
+        "block": block_size, "target": resample.resampler.pixdim, "tta": inferer.tta,
+        "margin": crop.margin, "normalise": [normalise.modality, normalise.window,
+                                             normalise.percentiles],
+    }  # fmt: skip
+    stem = output_stem(str(path))
     work = work_dir(out, stem, fingerprint(path, model, settings), options.resume, overwrite)
-    ornt = nib.orientations.io_orientation(source.affine)
-    ras = nib.orientations.axcodes2ornt(("R", "A", "S"))
-    to_ras = nib.orientations.ornt_transform(ornt, ras)
-    from_ras = nib.orientations.ornt_transform(ras, ornt)
-    ras_axis_of_z = int(ornt[2, 0])  # the RAS axis the file's slab axis becomes
-    ras_spacing = np.empty(3)
-    ras_spacing[ornt[:, 0].astype(int)] = np.asarray(source.spacing)
-    zoom = ras_spacing / np.asarray(target)
-    stats = _volume_statistics(source, normalise)
-    context = int(getattr(inferer, "halo", None) or 0) or network.tile_geometry.context_halo()
-    margin = math.ceil(context / zoom[ras_axis_of_z]) + 2
-    depth = source.shape[2]
-    slabs = math.ceil(depth / block_size)
-    bar = progress_bar(slabs, progress, "slab")
-    for k in range(slabs):
-        part = work / f"seg_{k:05d}.npy"
-        if options.resume and part.is_file():
-            bar.update(1)
-            continue
-        z0, z1 = k * block_size, min((k + 1) * block_size, depth)
-        lo, hi = max(z0 - margin, 0), min(z1 + margin, depth)
-        slab = source.read([0, 0, lo], [source.shape[0], source.shape[1], hi])[0]
-        classes = _predict_slab(
-            slab, (to_ras, from_ras), zoom, normalise, stats, network, inferer, device
-        )
-        with atomic_path(part) as tmp:
-            with open(tmp, "wb") as f:
-                np.save(f, classes[:, :, z0 - lo : z1 - lo].astype(np.uint8))
-        bar.update(1)
-    bar.close()
-    write_nifti_slabs(final, (np.load(work / f"seg_{k:05d}.npy") for k in range(slabs)),
-                 source.shape, source.affine, overwrite)  # fmt: skip
+    resampled = _resample_pass(source, grid, check, work, block_size, path, progress)
+    box = _foreground_box(resampled, crop)
+    cropped = resampled.cropped(box)
+    stats = normalise.statistics(cropped)
+    reader = _CroppedSource(cropped, normalise, stats)
+    classes = _predict_pass(reader, network, inferer, device, grid.axis, block_size, work,
+                            progress)  # fmt: skip
+    slabs = (
+        _file_slab(classes, box, grid, z0, min(z0 + block_size, source.shape[2]))
+        for z0 in range(0, source.shape[2], block_size)
+    )
+    write_nifti_slabs(final, slabs, source.shape, source.affine, overwrite)
     shutil.rmtree(work)
     logger.info("saved %s", final)
     return [final]
 
 
-def _volume_statistics(source: BlockSource, normalise) -> tuple[float, ...] | None:
-    """The whole volume's MR normalisation statistics (percentiles of the non-zero voxels,
-    then the mean and standard deviation of the clipped volume); None for CT (a window)."""
-    if normalise.modality == "CT":
-        return None
-    slab = 64
-    blocks = list(iter_blocks(source.shape, (source.shape[0], source.shape[1], slab)))
-    values = []
-    for start, stop in blocks:
-        d = source.read(start, stop).ravel()
-        values.append(d[d != 0][:: max(1, d.size // 200000)])
-    sample = np.concatenate(values) if values else np.zeros(1)
-    if sample.size == 0:
-        return (0.0, 0.0, 0.0, 0.0)
-    lo, hi = np.percentile(sample.astype(np.float64), normalise.percentiles)
-    total, total_sq, count = 0.0, 0.0, 0
-    for start, stop in blocks:
-        d = np.clip(source.read(start, stop).astype(np.float64), lo, hi)
-        total += float(d.sum())
-        total_sq += float((d * d).sum())
-        count += d.size
-    mean = total / count
-    std = math.sqrt(max(total_sq / count - mean * mean, 0.0))
-    return (float(lo), float(hi), mean, std)
+def _check_crop(crop, path: Path) -> None:
+    if getattr(crop, "select_fn", None) is not foreground_or_all or not crop.allow_smaller:
+        raise ValueError(
+            f"{path}: streamed inference crops to the voxels > 0 within the volume "
+            "(CropForegroundd with medunet.transforms.foreground_or_all and allow_smaller); "
+            "predict it whole (a larger --max-memory) or restore that crop."
+        )
+    if np.any(np.asarray(crop.k_divisible) != 1) or crop.channel_indices is not None:
+        raise ValueError(
+            f"{path}: streamed inference crops without k_divisible or channel_indices; "
+            "predict it whole (a larger --max-memory)."
+        )
 
 
-def _predict_slab(slab, orient, zoom, normalise, stats, network, inferer, device) -> np.ndarray:
-    """Classes of a slab ``(X, Y, Z)`` of the file, on the file's grid (``orient``: the
-    orientation transforms to RAS and back)."""
-    to_ras, from_ras = orient
-    import nibabel as nib
-    import torch.nn.functional as F
+def _done(work: Path, name: str) -> Path:
+    return work / f"{name}.done"
 
-    x = nib.orientations.apply_orientation(slab.astype(np.float32), to_ras)
-    size = [max(1, round(n * z)) for n, z in zip(x.shape, zoom, strict=True)]
-    t = torch.as_tensor(np.ascontiguousarray(x))[None, None]
-    t = F.interpolate(t, size=size, mode="trilinear", align_corners=False)[0]
-    if stats is None:
-        t = normalise(t)
-    else:
-        lo, hi, mean, std = stats
-        t = (t.clamp(lo, hi) - mean) / std if std > 1e-8 else torch.zeros_like(t)
-    if float(t.max()) == float(t.min()):
-        classes = torch.zeros(size, dtype=torch.int64)
-    else:
-        with torch.no_grad():
-            logits = inferer(t[None].to(device), network)
-        classes = logits[0].argmax(0).cpu()
-    back = F.interpolate(classes[None, None].float(), size=list(x.shape), mode="nearest")[0, 0]
-    return nib.orientations.apply_orientation(back.numpy().astype(np.uint8), from_ras)
+
+def _open_map(work: Path, name: str, dtype, shape, fresh: bool) -> _MappedArray:
+    file = work / f"{name}.npy"
+    if not fresh and file.is_file():
+        return _MappedArray(file)
+    return _MappedArray.create(file, dtype, shape)
+
+
+def _resample_pass(source, grid, check, work, block_size, path, progress) -> _MappedArray:
+    """Pass 1: the file checked, turned to RAS and resampled, ``(C, *grid.shape)``."""
+    done = _done(work, "resampled").is_file()
+    volume = _open_map(work, "resampled", np.float32, (source.channels, *grid.shape), not done)
+    if done:
+        return volume
+    a = grid.axis
+    starts = range(0, grid.shape[a], block_size)
+    bar = progress_bar(len(starts), progress, "slab")
+    for j0 in starts:
+        j1 = min(j0 + block_size, grid.shape[a])
+        lo, hi = source_span(j0, j1, grid.scales[a], grid.ras_shape[a], "bilinear")
+        f_lo, f_hi = grid.ras_range(lo, hi)
+        raw = source.read([0, 0, f_lo], [*source.shape[:2], f_hi]).astype(np.float32)
+        image = MetaTensor(torch.from_numpy(raw), meta={"filename_or_obj": str(path)})
+        x = grid.to_ras(check({"image": image})["image"])
+        for axis in range(3):  # the order ResampleToSpacing takes them in
+            if axis == a:
+                x = resample_axis(x, axis + 1, grid.scales[a], grid.ras_shape[a], j0, j1,
+                                  offset=lo)  # fmt: skip
+            else:
+                n = grid.shape[axis]
+                x = resample_axis(x, axis + 1, grid.scales[axis], x.shape[axis + 1], 0, n)
+        index = [slice(None)] * 4
+        index[a + 1] = slice(j0, j1)
+        volume[tuple(index)] = x.numpy()
+        bar.update(1)
+    bar.close()
+    _done(work, "resampled").touch()
+    return volume
+
+
+def _foreground_box(volume: _MappedArray, crop) -> list[tuple[int, int]]:
+    """``CropForegroundd``'s box of the voxels > 0 (all of them where none is), from each
+    axis's projection, read :data:`CHUNK` slices at a time."""
+    spatial = volume.shape[1:]
+    projections = [np.zeros(n, bool) for n in spatial]
+    for z in range(0, spatial[-1], CHUNK):
+        positive = (volume[..., z : z + CHUNK] > 0).any(0)
+        projections[0] |= positive.any((1, 2))
+        projections[1] |= positive.any((0, 2))
+        projections[2][z : z + CHUNK] |= positive.any((0, 1))
+    if not projections[0].any():  # foreground_or_all: an empty scan keeps everything
+        projections = [np.ones(n, bool) for n in spatial]
+    margin = np.broadcast_to(np.asarray(crop.margin), (3,))
+    box = []
+    for axis, projection in enumerate(projections):
+        start, end = generate_spatial_bounding_box(
+            projection[None], select_fn=lambda v: v, margin=int(margin[axis]),
+            allow_smaller=crop.allow_smaller,
+        )  # fmt: skip
+        box.append((int(start[0]), int(end[0])))
+    return box
+
+
+def _is_blank(reader: _CroppedSource) -> bool:
+    """Whether the normalised cropped volume has no contrast (``is_blank``)."""
+    lo, hi = np.inf, -np.inf
+    n = reader.shape[-1]
+    for z in range(0, n, CHUNK):
+        x = reader.read([0, 0, z], [*reader.shape[:2], min(z + CHUNK, n)])
+        lo, hi = min(lo, float(x.min())), max(hi, float(x.max()))
+    return lo == hi
+
+
+def _predict_pass(reader, network, inferer, device, axis, block_size, work, progress):
+    """Pass 3: the classes of the cropped volume, one block of whole tiles at a time."""
+    done = _done(work, "classes").is_file()
+    fresh = not (work / "classes.npy").is_file()
+    classes = _open_map(work, "classes", np.uint8, reader.shape, fresh)
+    if done:
+        return classes
+    sizes = list(reader.shape)
+    sizes[axis] = block_size
+    grid = StreamGrid.create(inferer, network, reader.shape, sizes)
+    blank = _is_blank(reader)
+
+    def read(w_start, w_size) -> torch.Tensor:
+        return torch.from_numpy(read_window(reader, w_start, w_size))[None].to(device)
+
+    bar = progress_bar(len(grid), progress, "block")
+    for index, start, stop in grid.blocks():
+        mark = _done(work, f"block_{'_'.join(map(str, index))}")
+        box = tuple(slice(a, b) for a, b in zip(start, stop, strict=True))
+        if not mark.is_file():
+            if blank:  # no contrast: background, as BlankImageBackgroundd makes it
+                classes[box] = 0
+            else:
+                with torch.no_grad():
+                    logits = predict_block(inferer, network, grid, read, start, stop)
+                prob = torch.softmax(logits[0].float(), 0)  # Activationsd, AsDiscreted
+                classes[box] = prob.argmax(0).cpu().numpy().astype(np.uint8)
+            mark.touch()
+        bar.update(1)
+    bar.close()
+    _done(work, "classes").touch()
+    return classes
+
+
+def _file_slab(classes, box, grid: VolumeGrid, z0: int, z1: int) -> np.ndarray:
+    """Pass 4: the file's slices ``[z0, z1)`` of the classes, by the nearest resampled voxel
+    (as ``ResampleToSpacing.inverse``), zero outside the foreground box (``Invertd`` of the
+    crop), turned back to the file's axes."""
+    ranges = [(0, n) for n in grid.ras_shape]
+    ranges[grid.axis] = grid.ras_range(z0, z1)
+    picks, valid = [], []
+    for axis, (lo, hi) in enumerate(ranges):
+        j = nearest_indices(lo, hi, 1.0 / grid.scales[axis], grid.shape[axis]) - box[axis][0]
+        inside = (j >= 0) & (j < box[axis][1] - box[axis][0])
+        picks.append(np.clip(j, 0, box[axis][1] - box[axis][0] - 1))
+        valid.append(inside)
+    a = grid.axis
+    first, last = int(picks[a].min()), int(picks[a].max()) + 1
+    index = [slice(None)] * 3
+    index[a] = slice(first, last)
+    part = classes[tuple(index)]
+    picks[a] = picks[a] - first
+    out = part[np.ix_(*picks)]
+    out = out * (valid[0][:, None, None] & valid[1][None, :, None] & valid[2][None, None, :])
+    return np.ascontiguousarray(grid.from_ras(out.astype(np.uint8)))
