@@ -10,12 +10,15 @@ processing match the training without repeating them.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from monai.bundle import ConfigParser
 
+from medunet.bundle.cluster import ClusterSpec, run_on_cluster
 from medunet.bundle.config import LayeredConfig, device_override, layer_config, spatial_dims_of
 from medunet.bundle.registry import Bundle, resolve_bundle
 from medunet.bundle.runs import read_run
@@ -106,6 +109,8 @@ def run_inference(
     log_policy: LogPolicy | None = None,
     progress: bool = True,
     stream: StreamOptions | None = None,
+    cluster: str | ClusterSpec | None = None,
+    worker_setup: Callable[[], Any] | None = None,
 ) -> Path:
     """Predict every input with ``bundle`` into the folder ``output``; returns ``output``.
 
@@ -113,11 +118,15 @@ def run_inference(
     ``stream`` (:class:`~medunet.bundle.streaming.StreamOptions`): inputs given a block
     size, or too large to predict whole within its memory limit, are streamed block by
     block (:mod:`medunet.bundle.streaming`); the others run through the bundle's workflow.
+    ``cluster`` (``local:N``, a scheduler address or file): each input is a task on
+    dask.distributed (:mod:`medunet.bundle.cluster`), the same files written;
+    ``worker_setup`` runs in each worker first (the command's logging).
 
     Raises:
         ValueError: missing inputs, files the bundle cannot read, or no trained model (the
             message says where it looked and how to train one).
     """
+    spec = ClusterSpec.parse(cluster) if isinstance(cluster, str) else cluster
     bund = resolve_bundle(bundle)
     model_path = Path(model).expanduser().resolve() if model else bund.root / "models" / "model.pt"
     if not model_path.is_file():
@@ -135,6 +144,14 @@ def run_inference(
     device_ids = device_override(device)  # a bad --device before the output folder exists
     out = Path(output).expanduser().resolve()
     out.mkdir(parents=True, exist_ok=True)
+    if spec is not None:  # each input a task: run_inference of it alone, on a worker
+        presets = [str(Path(p).resolve()) if Path(p).is_file() else str(p) for p in presets]
+        task = partial(_predict_item, bundle=str(bund.root), output=str(out),
+                       model=str(model_path), tta=tta, overwrite=overwrite, device=device,
+                       presets=presets, settings=list(settings), log_policy=log_policy,
+                       stream=stream)  # fmt: skip
+        run_on_cluster(spec, datalist, task, progress, worker_setup)
+        return out
     overrides = {
         **config.overrides,
         **device_ids,
@@ -164,6 +181,13 @@ def run_inference(
             config.files, {**overrides, "datalist": whole}, bund.meta_file, log_policy=log_policy
         )
     return out
+
+
+def _predict_item(item: dict, **options) -> None:
+    """One input of a cluster run (a task): :func:`run_inference` of it alone."""
+    image = item["image"]
+    run_inference(inputs=image if isinstance(image, list) else [image], progress=False,
+                  **options)  # fmt: skip
 
 
 def _split_streamed(

@@ -1,11 +1,13 @@
 """Training a bundle into a run folder (what ``medunet train`` does).
 
-The run folder holds everything of one training run: ``models/model.pt`` (best validation
-score), ``models/checkpoint.pt`` (every epoch, for ``resume``), ``models/postprocess.json``
+The run folder holds everything of one training run: ``models/model.pt`` (the weights kept,
+``keep_model``), ``models/checkpoint.pt`` (every epoch, for ``resume``), ``models/postprocess.json``
 (microscopy: thresholds chosen on validation), ``models/spacing.json`` (CT/MRI),
 ``tensorboard/``, ``cache/``, ``config.json`` and ``run.json``
 (:mod:`medunet.bundle.runs`). The dataset is checked (:func:`check_dataset`) before
-anything is written, so a run refused for its data leaves nothing behind.
+anything is written, so a run refused for its data leaves nothing behind; the images it
+loads are handed on to the training's loader (:mod:`medunet.data.handoff`): each case is
+read once.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from medunet.bundle.planning import (
 from medunet.bundle.registry import resolve_bundle
 from medunet.bundle.runs import CONFIG_FILE, LOG_FILE, read_run, write_run
 from medunet.bundle.workflow import LogPolicy, run_workflow
+from medunet.data import handoff
 from medunet.data.earlier_run import refuse_earlier_run
 
 __all__ = [
@@ -151,50 +154,58 @@ def run_training(
     data_ids = data_overrides(data)
     device_ids = device_override(device)
     overrides = _run_overrides(config, epochs, time_budget, seed)
-    planned = None
-    if not resume and planning_enabled(config):
-        planned = plan_dataset(config, data_ids, _device_kind(device), time_budget)
-        report = planned.report
-    else:
-        report = check_dataset(config, {**overrides, **data_ids})
-    if not report.ok:
-        raise DatasetError(report.problems)
-    logger.info("dataset: %s", report.summary().replace("\n", "; "))
-    run_dir.mkdir(parents=True, exist_ok=True)
-    record, planned_line = None, ""
-    if planned is not None:
-        plan_file = write_plan(planned, run_dir, str(data), bund.name)
-        config = layer_config(bund, "train", [plan_file, *presets], settings)
-        record = {"file": PLAN_FILE, "fingerprint": FINGERPRINT_FILE,
-                  "settings": planned.plan.settings, "left_to_presets": planned.kept}  # fmt: skip
-        # one line with the training's: a terminal shows few
-        chosen = ", ".join(f"{k}={v}" for k, v in planned.plan.settings.items())
-        planned_line = f", planned ({PLAN_FILE}: {chosen})"
-    write_run(run_dir, bund, config.presets, overrides, plan=record)
-    workflow_overrides = {
-        **overrides,
-        **data_ids,
-        **device_ids,
-        "bundle_root": str(bund.root),
-        "ckpt_dir": str(run_dir / "models"),
-        "output_dir": str(run_dir),
-        "cache_dir": str(run_dir / "cache"),
-        "resume": resume,
-        "overwrite": overwrite,
-        "show_progress": progress,
-    }
-    logger.info(
-        "training %s into %s%s (config: %s)",
-        bund.name, run_dir, planned_line, [str(f) for f in config.files],
-    )  # fmt: skip
-    run_workflow(
-        config.files,
-        workflow_overrides,
-        bund.meta_file,
-        run_dir / CONFIG_FILE,
-        log_policy,
-        run_dir / LOG_FILE,
-    )
+    try:
+        planned = None
+        with handoff.keeping():  # each case read once: the training takes what the check loads
+            if not resume and planning_enabled(config):
+                planned = plan_dataset(config, data_ids, _device_kind(device), time_budget)
+                report = planned.report
+            else:
+                report = check_dataset(config, {**overrides, **data_ids})
+        if not report.ok:
+            raise DatasetError(report.problems)
+        logger.info("dataset: %s", report.summary().replace("\n", "; "))
+        run_dir.mkdir(parents=True, exist_ok=True)
+        record, planned_line = None, ""
+        if planned is not None:
+            plan_file = write_plan(planned, run_dir, str(data), bund.name)
+            config = layer_config(bund, "train", [plan_file, *presets], settings)
+            record = {
+                "file": PLAN_FILE,
+                "fingerprint": FINGERPRINT_FILE,
+                "settings": planned.plan.settings,
+                "left_to_presets": planned.kept,
+            }
+            # one line with the training's: a terminal shows few
+            chosen = ", ".join(f"{k}={v}" for k, v in planned.plan.settings.items())
+            planned_line = f", planned ({PLAN_FILE}: {chosen})"
+        write_run(run_dir, bund, config.presets, overrides, plan=record)
+        workflow_overrides = {
+            **overrides,
+            **data_ids,
+            **device_ids,
+            "bundle_root": str(bund.root),
+            "ckpt_dir": str(run_dir / "models"),
+            "output_dir": str(run_dir),
+            "cache_dir": str(run_dir / "cache"),
+            "resume": resume,
+            "overwrite": overwrite,
+            "show_progress": progress,
+        }
+        logger.info(
+            "training %s into %s%s (config: %s)",
+            bund.name, run_dir, planned_line, [str(f) for f in config.files],
+        )  # fmt: skip
+        run_workflow(
+            config.files,
+            workflow_overrides,
+            bund.meta_file,
+            run_dir / CONFIG_FILE,
+            log_policy,
+            run_dir / LOG_FILE,
+        )
+    finally:
+        handoff.release()  # what the check loaded and the training did not take
     model = run_dir / "models" / "model.pt"
     logger.info("model: %s", model)
     return model

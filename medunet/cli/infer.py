@@ -12,9 +12,10 @@ blocks; an interrupted streamed prediction continues with ``--resume``. A model 
 from __future__ import annotations
 
 import argparse
+from functools import partial
 
 from medunet.bundle import StreamOptions, run_inference
-from medunet.cli.logs import cli_log_policy
+from medunet.cli.logs import cli_log_policy, setup_logging
 from medunet.cli.options import (
     add_bundle_options,
     bundle_argument,
@@ -29,6 +30,7 @@ EXAMPLE = """examples:
   medunet infer unet2015_microscopy cells/*.tif --model runs/cells/models/model.pt --output preds
   medunet infer unet2015_ct_mri scans/ --model runs/ct/models/model.pt --output segs --tta
   medunet infer unet2015_microscopy slide.tif --model M --output preds --block-size 1024
+  medunet infer unet2015_ct_mri cohort/ --model M --output segs --cluster local:4
 """
 
 
@@ -51,6 +53,8 @@ def _run(args: argparse.Namespace) -> int:
             resume=args.resume,
             output_format=args.output_format,
         ),
+        cluster=args.cluster,
+        worker_setup=partial(setup_logging, args.verbose, args.debug),
     )
     print(f"predictions in {out}")
     return 0
@@ -104,6 +108,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         choices=("tiff", "zarr"),
         default="tiff",
         help="streamed microscopy outputs: tiled BigTIFF (default) or OME-Zarr",
+    )
+    p.add_argument(
+        "--cluster",
+        default=None,
+        metavar="SPEC",
+        help="predict the inputs as tasks on dask.distributed: local:N (N worker processes), "
+        "tcp://HOST:PORT or a scheduler file (an existing cluster); needs "
+        "pip install 'medunet[distributed]'",
     )
     add_bundle_options(p)
     p.set_defaults(func=_run)

@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from ignite.engine import Events
 from monai.handlers import (
     CheckpointLoader,
     IgniteMetricHandler,
@@ -27,6 +28,7 @@ from monai.handlers import (
     from_engine,
 )
 
+from medunet.data import handoff
 from medunet.engines.budget import TimeBudget
 from medunet.engines.calibration import PostprocessCalibration
 from medunet.engines.checkpoint import BestModelSaver, ModelCheckpointLoader, TrainingCheckpoint
@@ -36,7 +38,16 @@ from medunet.engines.report import PerImageScores, ValidationReport
 from medunet.engines.tensorboard import ImagePreview, LearningRateLogger
 from medunet.engines.validation import PeriodicValidation
 
-__all__ = ["evaluation_handlers", "metric_handlers", "training_handlers", "validation_handlers"]
+__all__ = ["ReleaseHandedOn", "evaluation_handlers", "metric_handlers", "training_handlers",
+           "validation_handlers"]  # fmt: skip
+
+
+class ReleaseHandedOn:
+    """Drops the images that the dataset check handed on (:mod:`medunet.data.handoff`)
+    after the first epoch and its validation, which took the ones they load."""
+
+    def attach(self, engine: Any) -> None:
+        engine.add_event_handler(Events.EPOCH_COMPLETED(once=1), lambda _: handoff.release())
 
 
 def training_handlers(
@@ -90,6 +101,7 @@ def training_handlers(
             interval=val_interval,
             time_share=val_time_share if time_budget else None,
         ),
+        ReleaseHandedOn(),  # after the first validation, which takes its cases too
         TrainingProgress(summary_writer=summary_writer, bar=show_progress),
         TensorBoardStatsHandler(
             summary_writer=summary_writer,

@@ -15,6 +15,8 @@ from monai.data import NibabelReader
 from monai.transforms import LoadImaged
 from monai.utils import ensure_tuple
 
+from medunet.data import handoff
+from medunet.data.cache import describe_settings
 from medunet.data.headers import OpenedNiftiReader
 
 __all__ = ["SafeLoadImaged"]
@@ -25,7 +27,8 @@ class SafeLoadImaged(LoadImaged):
 
     NIfTI files are read by :class:`~medunet.data.headers.OpenedNiftiReader` (MONAI's
     ``NibabelReader`` with the same options): a header that medunet's check already read is
-    not parsed again.
+    not parsed again. What the dataset check loaded inside
+    :func:`medunet.data.handoff.keeping` is taken from there instead of being read again.
     """
 
     def __init__(self, keys, *args, **kwargs) -> None:
@@ -36,6 +39,7 @@ class SafeLoadImaged(LoadImaged):
                 opened = OpenedNiftiReader.__new__(OpenedNiftiReader)
                 opened.__dict__.update(reader.__dict__)
                 readers[i] = opened
+        self._settings = describe_settings(self._loader)  # before any read sets filenames
 
     def __call__(self, data: Mapping[Hashable, object], reader=None) -> dict:
         for key in self.key_iterator(dict(data)):
@@ -43,7 +47,7 @@ class SafeLoadImaged(LoadImaged):
                 if isinstance(item, (str, Path)) and not Path(item).exists():
                     raise ValueError(f"{item} does not exist; check the path or the datalist.")
         try:
-            return super().__call__(data, reader)
+            return self._load(data, reader)
         except Exception as err:
             files = [str(data[k]) for k in self.key_iterator(dict(data))]
             cause = err
@@ -56,3 +60,17 @@ class SafeLoadImaged(LoadImaged):
                 f"{' / '.join(files)} could not be read ({type(cause).__name__}: {detail}); "
                 "check that the file is complete and that its extension matches its content."
             ) from err
+
+    def _load(self, data: Mapping[Hashable, object], reader) -> dict:
+        """``LoadImaged``'s loading; images (``image_only``) handed on by the check are taken."""
+        if not self._loader.image_only or reader is not None:
+            return super().__call__(data, reader)
+        d = dict(data)
+        for key in self.key_iterator(d):
+            files = [str(f) for f in ensure_tuple(d[key])]
+            image = handoff.take(files, self._settings)
+            if image is None:
+                image = self._loader(d[key], reader)
+                handoff.offer(files, self._settings, image)
+            d[key] = image
+        return d

@@ -404,6 +404,8 @@ def test_volume_inputs_and_options_refused_before_anything_is_written(tmp_path, 
         proc = medunet(*infer, tmp_path / "x.nii.gz", option, value)
         line = one_line_error(proc, "infer", f"argument {option}: {needle}", "--help")
         assert line.count("medunet") == 2  # one line, not argparse's whole usage
+    proc = medunet(*infer, tmp_path / "x.nii.gz", "--cluster", "slurm")
+    one_line_error(proc, "infer", "--cluster slurm", "local:N")
     if not torch.cuda.is_available():
         proc = medunet(*infer, tmp_path / "x.nii.gz", "--device", "cuda")
         one_line_error(proc, "infer", "--device cuda: no CUDA device", "--device cpu")

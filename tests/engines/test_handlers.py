@@ -9,6 +9,7 @@ from monai.handlers import CheckpointLoader, IgniteMetricHandler, MetricsSaver
 from medunet.engines import PeriodicValidation, PostprocessCalibration, TimeBudget
 from medunet.engines.checkpoint import BestModelSaver, ModelCheckpointLoader, TrainingCheckpoint
 from medunet.engines.handlers import (
+    ReleaseHandedOn,
     evaluation_handlers,
     metric_handlers,
     training_handlers,
@@ -28,6 +29,7 @@ def test_the_budget_decides_before_validation_and_the_checkpoint_comes_last(tmp_
     handlers = _training(tmp_path, time_budget=60.0)
     kinds = [type(h) for h in handlers]
     assert kinds.index(TimeBudget) < kinds.index(PeriodicValidation)
+    assert kinds.index(PeriodicValidation) < kinds.index(ReleaseHandedOn)
     assert kinds[-1] is TrainingCheckpoint
     validation = handlers[kinds.index(PeriodicValidation)]
     assert validation.time_share == 0.1 and validation.interval == 5
