@@ -68,6 +68,16 @@ def train(work: Path, seconds: float, log: Path) -> Path:
     return model
 
 
+def cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def same(a: Path, b: Path, inputs: Path) -> bool:
     """Whether ``b`` holds the segmentations of ``inputs`` that ``a`` holds, voxel for voxel."""
     import nibabel as nib
@@ -86,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cases", type=int, default=8)
     parser.add_argument("--model", type=Path, default=None)
     parser.add_argument("--train-seconds", type=float, default=120.0)
+    parser.add_argument("--repeats", type=int, default=3, help="runs of each, in turn")
     parser.add_argument("--work", type=Path, default=ROOT / "runs" / "bench_scale")
     parser.add_argument("--results", type=Path, default=ROOT / "benchmarks" / "results")
     args = parser.parse_args(argv)
@@ -106,23 +117,35 @@ def main(argv: list[str] | None = None) -> int:
     runs = {"one process": (cases, []), "local:1": (cases, ["--cluster", "local:1"]),
             f"local:1, {half} cases": (halved, ["--cluster", "local:1"]),
             "local:2": (cases, ["--cluster", "local:2"])}  # fmt: skip
-    rows = []
-    for name, (inputs, extra) in runs.items():
-        out = work / name.replace(":", "").replace(", ", "_").replace(" ", "_")
-        cmd = [*MEDUNET, "infer", "unet2015_ct_mri", inputs, "--model", model, "--output", out,
-               "--overwrite", "--no-progress", *extra]  # fmt: skip
-        row = {"run": name, "cases": len(list(inputs.glob("*.nii.gz"))), **measured(cmd, log)}
-        row["identical"] = name == "one process" or same(work / "one_process", out, inputs)
-        rows.append(row)
-        print(json.dumps(row), flush=True)
-    by = {r["run"]: r["seconds"] for r in rows}
+    rows = {
+        name: {"run": name, "cases": len(list(inputs.glob("*.nii.gz"))), "seconds": [],
+               "peak_rss_gb": [], "identical": True}
+        for name, (inputs, _) in runs.items()
+    }  # fmt: skip
+    for _ in range(args.repeats):  # in turn, so that a slow spell of the machine hits all
+        for name, (inputs, extra) in runs.items():
+            out = work / name.replace(":", "").replace(", ", "_").replace(" ", "_")
+            cmd = [*MEDUNET, "infer", "unet2015_ct_mri", inputs, "--model", model, "--output",
+                   out, "--overwrite", "--no-progress", *extra]  # fmt: skip
+            run = measured(cmd, log)
+            row = rows[name]
+            row["seconds"].append(run["seconds"])
+            row["peak_rss_gb"].append(run["peak_rss_gb"])
+            if name != "one process":
+                row["identical"] &= same(work / "one_process", out, inputs)
+            print(json.dumps({"run": name, **run}), flush=True)
+    rows = list(rows.values())
+    for row in rows:
+        row["mean_s"], row["std_s"] = float(np.mean(row["seconds"])), float(np.std(row["seconds"]))
+    by = {r["run"]: r["mean_s"] for r in rows}
     # the cost model from the two one-worker runs: start-up s and one-thread time t per case
     # (s + n t and s + n/2 t), then local:N = s + ceil(n / N) t, checked against local:2
     per_case = (by["local:1"] - by[f"local:1, {half} cases"]) / (n - half)
     start = by["local:1"] - n * per_case
     predicted = {f"local:{k}": start + -(-n // k) * per_case for k in (1, 2, 4, 8)}
     result = {
-        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
+        "machine": f"{cpu_name()}, {os.cpu_count()} cores",
+        "repeats": args.repeats,
         "cases": n,
         "date": time.strftime("%Y-%m-%d"),
         "rows": rows,
@@ -134,13 +157,13 @@ def main(argv: list[str] | None = None) -> int:
     (args.results / "scale.json").write_text(json.dumps(result, indent=2) + "\n")
     lines = [
         f"# A cohort on dask.distributed ({n} MNI152 volumes, {result['machine']}, "
-        f"{result['date']})",
+        f"{result['date']}; mean +- std of {args.repeats} runs each, in turn)",
         "",
         "| run | cases | seconds | s per case | peak RSS (GB, largest process) | identical |",
         "| --- | --- | --- | --- | --- | --- |",
         *[
-            f"| {r['run']} | {r['cases']} | {r['seconds']:.0f} | {r['seconds'] / r['cases']:.1f} "
-            f"| {r['peak_rss_gb']:.2f} | {r['identical']} |"
+            f"| {r['run']} | {r['cases']} | {r['mean_s']:.1f} +- {r['std_s']:.1f} | "
+            f"{r['mean_s'] / r['cases']:.1f} | {max(r['peak_rss_gb']):.2f} | {r['identical']} |"
             for r in rows
         ],
         "",

@@ -33,6 +33,7 @@ from medunet.data.datalist import case_name, find_images
 from medunet.data.dicom import is_single_series
 from medunet.data.headers import VolumeHeader, check_volume_header
 from medunet.data.microscopy import MICROSCOPY_SUFFIXES
+from medunet.transforms.save import output_stem
 
 __all__ = ["bundle_suffixes", "list_inputs", "model_config", "run_inference"]
 
@@ -145,12 +146,10 @@ def run_inference(
     out = Path(output).expanduser().resolve()
     out.mkdir(parents=True, exist_ok=True)
     if spec is not None:  # each input a task: run_inference of it alone, on a worker
-        presets = [str(Path(p).resolve()) if Path(p).is_file() else str(p) for p in presets]
-        task = partial(_predict_item, bundle=str(bund.root), output=str(out),
-                       model=str(model_path), tta=tta, overwrite=overwrite, device=device,
-                       presets=presets, settings=list(settings), log_policy=log_policy,
-                       stream=stream)  # fmt: skip
-        run_on_cluster(spec, datalist, task, progress, worker_setup)
+        options = {"bundle": str(bund.root), "model": str(model_path), "tta": tta,
+                   "device": device, "presets": presets, "settings": list(settings),
+                   "log_policy": log_policy, "stream": stream}  # fmt: skip
+        _predict_on_cluster(spec, datalist, out, overwrite, options, progress, worker_setup)
         return out
     overrides = {
         **config.overrides,
@@ -181,6 +180,23 @@ def run_inference(
             config.files, {**overrides, "datalist": whole}, bund.meta_file, log_policy=log_policy
         )
     return out
+
+
+def _predict_on_cluster(spec, datalist, out: Path, overwrite: bool, options: dict, progress,
+                        worker_setup) -> None:  # fmt: skip
+    """Every input of ``datalist`` a task (:func:`_predict_item`) on the cluster."""
+    stems = {output_stem(item["image"]) for item in datalist}
+    existing = sorted(p for p in out.iterdir() if any(p.name.startswith(f"{s}_") for s in stems))
+    if existing and not overwrite:
+        raise FileExistsError(f"{existing[0]} exists; pass --overwrite to replace it.")
+    # none of the outputs existed: a task run again after its worker died replaces what its
+    # first attempt wrote (atomically); a resumed stream keeps its work folder
+    stream = options["stream"]
+    resumed = stream is not None and stream.resume
+    presets = [str(Path(p).resolve()) if Path(p).is_file() else str(p) for p in options["presets"]]
+    task = partial(_predict_item, **{**options, "presets": presets}, output=str(out),
+                   overwrite=overwrite or not resumed)  # fmt: skip
+    run_on_cluster(spec, datalist, task, progress, worker_setup)
 
 
 def _predict_item(item: dict, **options) -> None:

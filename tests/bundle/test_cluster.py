@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import sys
+from functools import partial
+from pathlib import Path
 
 import nibabel as nib
 import numpy as np
@@ -10,7 +13,7 @@ import pytest
 from bundle_helpers import blocks_volume
 
 from medunet.bundle import run_inference, run_training
-from medunet.bundle.cluster import ClusterSpec
+from medunet.bundle.cluster import ClusterSpec, run_on_cluster
 
 
 def test_cluster_specs(tmp_path):
@@ -61,3 +64,30 @@ def test_a_cohort_on_local_workers_is_written_as_one_process_writes_it(tmp_path)
         a, b = nib.load(one / name), nib.load(two / name)
         np.testing.assert_array_equal(np.asarray(b.dataobj), np.asarray(a.dataobj))
         np.testing.assert_array_equal(b.affine, a.affine)
+    with pytest.raises(FileExistsError, match="--overwrite"):  # before any task starts
+        run_inference("unet2015_ct_mri", [cohort], two, model=model, progress=False,
+                      cluster="local:2")  # fmt: skip
+
+
+def _write_or_die_once(item: dict, out: str) -> None:
+    """A task whose worker dies the first time it runs item 0."""
+    marker = Path(out) / "died"
+    if item["index"] == 0 and not marker.exists():
+        marker.touch()
+        os._exit(1)  # the worker process is gone, mid-task
+    (Path(out) / f"{item['index']}.txt").write_text(str(item["index"] ** 2))
+
+
+@pytest.mark.slow
+def test_a_task_whose_worker_dies_is_run_again(tmp_path):
+    pytest.importorskip("distributed")
+    import cloudpickle
+
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])  # workers cannot import tests
+    items = [{"index": i} for i in range(4)]
+    run_on_cluster(ClusterSpec(workers=2), items, partial(_write_or_die_once, out=str(tmp_path)),
+                   progress=False)  # fmt: skip
+    assert (tmp_path / "died").exists()
+    assert {p.name: p.read_text() for p in tmp_path.glob("*.txt")} == {
+        f"{i}.txt": str(i * i) for i in range(4)
+    }

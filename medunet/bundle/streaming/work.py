@@ -79,10 +79,10 @@ STREAM_TILE_MB = 1024.0
 
 
 def streaming_inferer(parser: ConfigParser, device):
-    """The bundle's inferer, as the whole-image path builds it; where the bundle sets no
-    tile budget (the CT/MRI bundle), its automatic tile held to :data:`STREAM_TILE_MB` of
-    activations. The microscopy bundle sets ``tile_memory_mb``: a streamed image is tiled
-    exactly as it would be whole."""
+    """The bundle's inferer, as the whole-image path builds it. Both shipped bundles set
+    ``tile_memory_mb``, so a streamed image is tiled exactly as it would be whole; a bundle
+    that sets no tile budget gets its automatic tile held to :data:`STREAM_TILE_MB` of
+    activations (then the tiles, and so the same-padded outputs, may differ from whole)."""
     inferer = parser.get_parsed_content("inferer")
     if inferer.memory_budget_mb is None:
         inferer.memory_budget_mb = min(default_memory_budget_mb(device), STREAM_TILE_MB)

@@ -34,3 +34,16 @@ def test_an_interrupted_prediction_is_resumed_only_when_it_matches(tmp_path):
     work_dir(tmp_path, "cells", "xyz", resume=False, overwrite=True)
     assert not (work / "stripe_00000.npz").exists()
     assert json.loads((work / "meta.json").read_text()) == {"fingerprint": "xyz"}
+
+
+@pytest.mark.parametrize("bundle", ["unet2015_microscopy", "unet2015_ct_mri"])
+def test_both_bundles_tile_streamed_and_whole_inputs_alike(bundle):
+    """The streamed inferer keeps the bundle's tile budget (the whole path's): same-padded
+    outputs depend on the tiles, so another budget would give another segmentation."""
+    from medunet.bundle import layer_config, resolve_bundle
+    from medunet.bundle.streaming.work import streaming_inferer
+
+    parser = layer_config(resolve_bundle(bundle), "inference").parser
+    whole = parser.get_parsed_content("inferer")
+    assert whole.memory_budget_mb == parser["tile_memory_mb"]
+    assert streaming_inferer(parser, "cpu").memory_budget_mb == whole.memory_budget_mb
