@@ -251,8 +251,12 @@ def main(argv: list[str]) -> int:
         print("dev.py: lint failed; fix with: ruff format . && ruff check --fix .")
         return rc
     if os.environ.get("MEDUNET_SKIP_LABEL") == "1":
-        return _run([py, "-m", "pytest", *extra], cwd=ROOT)
+        return _run([py, "-m", "pytest", *(extra or PARALLEL)], cwd=ROOT)
     return test_with_label_env(py, extra)
+
+
+#: the whole suite on every core, each test file on one worker (its module fixtures once)
+PARALLEL = ["-n", "auto", "--dist", "loadfile"]
 
 
 def test_with_label_env(py: Path, extra: list[str]) -> int:
@@ -268,7 +272,7 @@ def test_with_label_env(py: Path, extra: list[str]) -> int:
         if extra:  # chosen tests: run them once the label environment is there
             rc_label = setup_proc.wait()
             return rc_label or _run([py, "-m", "pytest", *extra], cwd=ROOT)
-        rc = _run([py, "-m", "pytest", "--ignore=tests/apps"], cwd=ROOT)
+        rc = _run([py, "-m", "pytest", *PARALLEL, "--ignore=tests/apps"], cwd=ROOT)
         rc_label = setup_proc.wait()
     if rc_label != 0:
         print(Path(log_path).read_text()[-5000:])

@@ -189,7 +189,8 @@ def stream_volume(
     the written segmentation, the one the whole-volume path writes."""
     path = Path(path)
     source = open_blocks(path)
-    final = out / f"{output_stem(str(path))}_seg.nii.gz"
+    stem = output_stem(str(path))
+    final = out / f"{stem}_seg.nii.gz"
     if final.exists() and not overwrite:
         raise FileExistsError(f"{final} exists; pass --overwrite to replace it.")
     check = component(parser, "preprocessing_transforms", CheckImaged)
@@ -207,7 +208,6 @@ def stream_volume(
         "margin": crop.margin, "normalise": [normalise.modality, normalise.window,
                                              normalise.percentiles],
     }  # fmt: skip
-    stem = output_stem(str(path))
     work = work_dir(out, stem, fingerprint(path, model, settings), options.resume, overwrite)
     resampled = _resample_pass(source, grid, check, work, block_size, path, progress)
     box = _foreground_box(resampled, crop)
