@@ -11,10 +11,11 @@ settings; the training's loader takes each one (once) instead of reading the fil
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+
+from medunet.data.headers import file_key
 
 __all__ = ["KEEP_BYTES", "keeping", "offer", "release", "take"]
 
@@ -26,14 +27,8 @@ _state = {"keeping": False, "bytes": 0}
 
 
 def _key(files: Sequence[str | Path], loader: str) -> tuple | None:
-    parts = []
-    for f in files:
-        try:
-            st = os.stat(f)
-        except OSError:
-            return None
-        parts.append((str(Path(f).resolve()), st.st_mtime_ns, st.st_size))
-    return (tuple(parts), loader)
+    parts = tuple(file_key(f) for f in files)
+    return None if None in parts else (parts, loader)
 
 
 def _nbytes(value: object) -> int:

@@ -24,8 +24,8 @@ from monai.data import NibabelReader
 from monai.data.utils import correct_nifti_header_if_necessary
 from monai.utils import ensure_tuple
 
-__all__ = ["OpenedNiftiReader", "VolumeHeader", "check_volume_header", "load_nifti",
-           "opened_nifti", "read_volume_header"]  # fmt: skip
+__all__ = ["OpenedNiftiReader", "VolumeHeader", "check_volume_header", "file_key",
+           "load_nifti", "opened_nifti", "read_volume_header"]  # fmt: skip
 
 #: opened NIfTI images kept for their loader: (path, mtime, size) -> image (header only)
 _OPENED: OrderedDict[tuple[str, int, int], object] = OrderedDict()
@@ -121,7 +121,8 @@ def check_volume_header(path: str | Path) -> VolumeHeader | None:
     return header
 
 
-def _file_key(path: str | Path) -> tuple[str, int, int] | None:
+def file_key(path: str | Path) -> tuple[str, int, int] | None:
+    """``(resolved path, mtime_ns, size)``: a file as it is now (None: it is not there)."""
     try:
         st = os.stat(path)
     except OSError:
@@ -130,7 +131,7 @@ def _file_key(path: str | Path) -> tuple[str, int, int] | None:
 
 
 def _keep_opened(path: str | Path, img) -> None:
-    key = _file_key(path)
+    key = file_key(path)
     if key is None:
         return
     _OPENED[key] = img
@@ -142,14 +143,14 @@ def _keep_opened(path: str | Path, img) -> None:
 def opened_nifti(path: str | Path):
     """The image :func:`read_volume_header` opened for ``path`` and not yet handed on (it
     stays for the loader), or None: for readers of the header alone."""
-    key = _file_key(path)
+    key = file_key(path)
     return _OPENED.get(key) if key is not None else None
 
 
 def load_nifti(path: str | Path, **kwargs):
     """``nibabel.load(path)``, or the image :func:`read_volume_header` opened for it (handed
     on once; a file changed since is opened again)."""
-    key = _file_key(path)
+    key = file_key(path)
     img = _OPENED.pop(key, None) if key is not None and not kwargs else None
     if img is None:
         import nibabel as nib

@@ -32,6 +32,7 @@ __all__ = [
     "ResampleToSpacingd",
     "affine_spacing",
     "nearest_indices",
+    "resample",
     "resample_axis",
     "resampled_size",
     "source_span",
@@ -121,10 +122,27 @@ def resample_axis(
     return a * w0 + b * w1  # elementwise, one rounding per operation: any slab is exact
 
 
-def _resample(x: torch.Tensor, scales: Sequence[float], sizes: Sequence[int], mode: str):
-    """Channel-first ``x`` resampled on every spatial axis, the first axis first."""
+def resample(
+    x: torch.Tensor,
+    scales: Sequence[float],
+    sizes: Sequence[int],
+    mode: str = "bilinear",
+    slab: tuple[int, int, int, int, int] | None = None,
+) -> torch.Tensor:
+    """Channel-first ``x`` resampled on every spatial axis, the first axis first (the one
+    order, so that a slab is the whole's).
+
+    Args:
+        slab: ``(axis, n, start, stop, offset)``: along spatial ``axis`` (of ``n`` input
+            voxels) ``x`` holds input voxels from ``offset`` on, and only the output voxels
+            ``[start, stop)`` are made; ``None``: the whole image.
+    """
     for axis, (scale, size) in enumerate(zip(scales, sizes, strict=True)):
-        x = resample_axis(x, axis + 1, scale, x.shape[axis + 1], 0, size, mode)
+        if slab is not None and axis == slab[0]:
+            n, start, stop, offset = slab[1:]
+            x = resample_axis(x, axis + 1, scale, n, start, stop, mode, offset)
+        else:
+            x = resample_axis(x, axis + 1, scale, x.shape[axis + 1], 0, size, mode)
     return x
 
 
@@ -171,7 +189,7 @@ class ResampleToSpacing(InvertibleTransform):
         scales = self.scales(affine, sr)
         sizes = [resampled_size(n, s) for n, s in zip(img.shape[1:], scales, strict=True)]
         data = img.as_tensor() if isinstance(img, MetaTensor) else img
-        out = _resample(data, scales, sizes, mode)
+        out = resample(data, scales, sizes, mode)
         meta = self.track_transform_meta(
             img,
             sp_size=sizes,
@@ -191,7 +209,7 @@ class ResampleToSpacing(InvertibleTransform):
         mode = _mode(transform[TraceKeys.EXTRA_INFO]["mode"])
         orig = [int(n) for n in transform[TraceKeys.ORIG_SIZE]]
         x = data.as_tensor() if isinstance(data, MetaTensor) else torch.as_tensor(data)
-        out = _resample(x, [1.0 / s for s in scales], orig, mode)
+        out = resample(x, [1.0 / s for s in scales], orig, mode)
         out = convert_to_dst_type(out, data, dtype=out.dtype)[0]
         if isinstance(out, MetaTensor):
             back = torch.as_tensor(np.diag([*(1.0 / s for s in scales), 1.0]), dtype=torch.float64)

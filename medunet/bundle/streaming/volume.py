@@ -55,7 +55,7 @@ from medunet.transforms.intensity import CHUNK, ModalityNormalized
 from medunet.transforms.resample import (
     ResampleToSpacingd,
     nearest_indices,
-    resample_axis,
+    resample,
     resampled_size,
     source_span,
 )
@@ -267,13 +267,7 @@ def _resample_pass(source, grid, check, work, block_size, path, progress) -> _Ma
         raw = source.read([0, 0, f_lo], [*source.shape[:2], f_hi]).astype(np.float32)
         image = MetaTensor(torch.from_numpy(raw), meta={"filename_or_obj": str(path)})
         x = grid.to_ras(check({"image": image})["image"])
-        for axis in range(3):  # the order ResampleToSpacing takes them in
-            if axis == a:
-                x = resample_axis(x, axis + 1, grid.scales[a], grid.ras_shape[a], j0, j1,
-                                  offset=lo)  # fmt: skip
-            else:
-                n = grid.shape[axis]
-                x = resample_axis(x, axis + 1, grid.scales[axis], x.shape[axis + 1], 0, n)
+        x = resample(x, grid.scales, grid.shape, "bilinear", (a, grid.ras_shape[a], j0, j1, lo))
         index = [slice(None)] * 4
         index[a + 1] = slice(j0, j1)
         volume[tuple(index)] = x.numpy()
