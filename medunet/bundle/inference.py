@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 from monai.bundle import ConfigParser
 
 from medunet.bundle.cluster import ClusterSpec, run_on_cluster
@@ -24,10 +26,12 @@ from medunet.bundle.registry import Bundle, resolve_bundle
 from medunet.bundle.runs import read_run
 from medunet.bundle.streaming import (
     StreamOptions,
+    slice_pixels,
     stream_microscopy,
     stream_volume,
     streamed_block_size,
 )
+from medunet.bundle.streaming.memory import GB, MemoryBound
 from medunet.bundle.workflow import LogPolicy, run_workflow
 from medunet.data.datalist import case_name, find_images
 from medunet.data.dicom import is_single_series
@@ -144,12 +148,13 @@ def run_inference(
     }
     device_ids = device_override(device)  # a bad --device before the output folder exists
     out = Path(output).expanduser().resolve()
-    out.mkdir(parents=True, exist_ok=True)
+    options = stream or StreamOptions()
     if spec is not None:  # each input a task: run_inference of it alone, on a worker
-        options = {"bundle": str(bund.root), "model": str(model_path), "tta": tta,
-                   "device": device, "presets": presets, "settings": list(settings),
-                   "log_policy": log_policy, "stream": stream}  # fmt: skip
-        _predict_on_cluster(spec, datalist, out, overwrite, options, progress, worker_setup)
+        out.mkdir(parents=True, exist_ok=True)
+        task_options = {"bundle": str(bund.root), "model": str(model_path), "tta": tta,
+                        "device": device, "presets": presets, "settings": list(settings),
+                        "log_policy": log_policy, "stream": _per_worker(options, spec)}  # fmt: skip
+        _predict_on_cluster(spec, datalist, out, overwrite, task_options, progress, worker_setup)
         return out
     overrides = {
         **config.overrides,
@@ -166,20 +171,51 @@ def run_inference(
         overrides["tta"] = tta
     if "show_progress" in config.parser:
         overrides["show_progress"] = progress
-    options = stream or StreamOptions()
     parser = config.parser_with({**overrides, "show_progress": False})
-    streamed, whole = _split_streamed(datalist, bund, parser, headers, options)
+    bound = _memory_bound(parser, options, model_path, bund, datalist, headers)
+    if "tile_memory_mb" in parser:  # the tile the bound allows, streamed and whole alike
+        tile_mb = bound.tile_memory_mb(parser["tile_memory_mb"])
+        if tile_mb != parser["tile_memory_mb"]:
+            logger.info("tiles of at most %.0f MiB of activations, within the bound", tile_mb)
+            overrides["tile_memory_mb"] = tile_mb
+            parser = config.parser_with({**overrides, "show_progress": False})
+    out.mkdir(parents=True, exist_ok=True)
+    streamed, whole = _split_streamed(datalist, bund, parser, headers, options, bound)
     run = stream_volume if bund.kind == "volume" else stream_microscopy
     for item, block in streamed:
-        logger.info("streaming %s in blocks of %d", item["image"], block)
+        logger.info("streaming %s in blocks of %d, %s", item["image"], block, bound.describe())
         run(parser, item["image"], model_path, out, block, options, overwrite=overwrite,
             progress=progress)  # fmt: skip
     if whole:
-        logger.info("predicting %d input(s) with %s and %s", len(whole), bund.name, model_path)
+        logger.info("predicting %d input(s) with %s and %s, %s", len(whole), bund.name,
+                    model_path, bound.describe())  # fmt: skip
         run_workflow(
             config.files, {**overrides, "datalist": whole}, bund.meta_file, log_policy=log_policy
         )
     return out
+
+
+def _memory_bound(parser, options, model, bundle, datalist, headers) -> MemoryBound:
+    """The bound of ``options.max_memory_gb``, checked against the largest input:
+    a bound that cannot hold one tile is an error before anything is written."""
+    device = torch.device(parser.get_parsed_content("device"))
+    bound = MemoryBound.resolve(options.max_memory_gb, model, cpu=device.type == "cpu")
+    dims = spatial_dims_of(bundle, parser)
+    shapes = [h.shape for h in headers.values() if h is not None and len(h.shape) == 3]
+    pixels = max((slice_pixels(shape) for shape in shapes), default=1)
+    tile = parser["tile_memory_mb"] if "tile_memory_mb" in parser else None
+    if options.block_size is None:
+        bound.check(tile, dims, pixels, str(datalist[0]["image"]) if datalist else "infer")
+    return bound
+
+
+def _per_worker(options: StreamOptions, spec: ClusterSpec) -> StreamOptions:
+    """Each local worker's share of the default bound (a joined cluster's workers each
+    take the default of their own machine)."""
+    if options.max_memory_gb is not None or not spec.workers:
+        return options
+    bound = MemoryBound.resolve(None)
+    return replace(options, max_memory_gb=bound.limit_bytes / GB / spec.workers)
 
 
 def _predict_on_cluster(spec, datalist, out: Path, overwrite: bool, options: dict, progress,
@@ -212,6 +248,7 @@ def _split_streamed(
     parser: ConfigParser,
     headers: dict[str, VolumeHeader | None],
     options: StreamOptions,
+    bound: MemoryBound | None = None,
 ) -> tuple[list[tuple[dict, int]], list[dict]]:
     """``([(item, block size)], [items])``: the inputs to stream and those to predict whole
     (volumes judged at the training spacing, from the headers already read)."""
@@ -232,7 +269,8 @@ def _split_streamed(
             zoom = 1.0
             if target is not None and header is not None:
                 zoom = float(np.prod(header.spacing) / np.prod(target))  # at training spacing
-            block = streamed_block_size(image, options, dims, zoom, header)
+            tile = parser["tile_memory_mb"] if "tile_memory_mb" in parser else None
+            block = streamed_block_size(image, options, dims, zoom, header, bound, tile)
         if block is None:
             whole.append(item)
         else:

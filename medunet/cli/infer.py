@@ -3,8 +3,9 @@
 Microscopy: ``OUT/<name>_labels.tif`` (instances) and ``OUT/<name>_prob.tif``; CT/MRI:
 ``OUT/<name>_seg.nii.gz`` on the input's own grid and affine. Whole slides and long volumes
 (``--block-size``, or any input whose whole-image prediction would need more than
-``--max-memory``) are streamed block by block in bounded memory, objects stitched across
-blocks; an interrupted streamed prediction continues with ``--resume``. A model trained by
+``--max-memory``, by default half the memory available) are streamed block by block within
+that bound, objects stitched across blocks; an interrupted streamed prediction continues
+with ``--resume``. A model trained by
 ``medunet train`` brings its run's presets, ``--set`` overrides and the files beside it
 (post-processing thresholds, spacing), so the network and processing match the training.
 """
@@ -93,10 +94,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--max-memory",
         type=positive_float,
-        default=2.0,
+        default=None,
         metavar="GB",
-        help="without --block-size, stream inputs whose whole-image prediction would need "
-        "more than this (default 2 GB)",
+        help="the peak memory of the run: inputs whose whole-image prediction would need more "
+        "are streamed in blocks it allows, and tiles are held within it (default: half the "
+        "memory available, printed in the log; with --cluster local:N, shared by the workers)",
     )
     p.add_argument(
         "--resume",

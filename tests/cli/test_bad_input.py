@@ -389,8 +389,9 @@ def test_volume_inference_refuses(tmp_path, volume_model, case):
 
 
 def test_volume_inputs_and_options_refused_before_anything_is_written(tmp_path, volume_model):
-    """An empty folder (GDCM finds no series: ITK's C++ warning stays off the terminal) and a
-    bad option value end in one line, and no output folder appears."""
+    """An empty folder (GDCM finds no series: ITK's C++ warning stays off the terminal), a
+    bad option value and a memory bound too small for one tile end in one line, and no
+    output folder appears."""
     empty, out = tmp_path / "empty", tmp_path / "out"
     empty.mkdir()
     infer = ["infer", "unet2015_ct_mri", "--model", volume_model, "--output", out]
@@ -406,6 +407,8 @@ def test_volume_inputs_and_options_refused_before_anything_is_written(tmp_path, 
         assert line.count("medunet") == 2  # one line, not argparse's whole usage
     proc = medunet(*infer, tmp_path / "x.nii.gz", "--cluster", "slurm")
     one_line_error(proc, "infer", "--cluster slurm", "local:N")
+    proc = medunet(*infer, tmp_path / "x.nii.gz", "--max-memory", "0.1")
+    one_line_error(proc, "infer", "--max-memory 0.10 GB cannot hold medunet", "or more")
     if not torch.cuda.is_available():
         proc = medunet(*infer, tmp_path / "x.nii.gz", "--device", "cuda")
         one_line_error(proc, "infer", "--device cuda: no CUDA device", "--device cpu")

@@ -1,6 +1,7 @@
 """Streamed inference of large images with a trained bundle: bounded memory, resumable.
 
-The package: :mod:`.policy` (when and in which blocks to stream), :mod:`.work` (the
+The package: :mod:`.memory` (the bound ``--max-memory`` sets, the tile and block it
+allows), :mod:`.policy` (when and in which blocks to stream), :mod:`.work` (the
 resumable work folder and what both kinds share), :mod:`.microscopy` and :mod:`.volume`
 (the two pipelines); the writers are :mod:`medunet.data.writers`.
 
@@ -25,19 +26,23 @@ stopped (``resume``); the final files appear under their names only when complet
 
 from __future__ import annotations
 
+from medunet.bundle.streaming.memory import MemoryBound
 from medunet.bundle.streaming.microscopy import stream_microscopy
 from medunet.bundle.streaming.policy import (
     BYTES_PER_PIXEL,
     StreamOptions,
     in_memory_bytes,
+    slice_pixels,
     streamed_block_size,
 )
 from medunet.bundle.streaming.volume import stream_volume
 
 __all__ = [
     "BYTES_PER_PIXEL",
+    "MemoryBound",
     "StreamOptions",
     "in_memory_bytes",
+    "slice_pixels",
     "stream_microscopy",
     "stream_volume",
     "streamed_block_size",

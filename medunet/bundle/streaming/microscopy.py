@@ -1,5 +1,6 @@
-"""Streamed 2D microscopy: probabilities a stripe of blocks at a time, instance labels
-stitched across blocks, tiled BigTIFF or OME-Zarr written as it is made."""
+"""Streamed 2D microscopy: probabilities block by block, instance labels stitched across
+blocks a stripe at a time, both kept in the work folder and mapped a window at a time (so
+memory depends on the block, not on the image), then written as tiled BigTIFF or OME-Zarr."""
 
 from __future__ import annotations
 
@@ -15,15 +16,17 @@ from monai.bundle import ConfigParser
 from medunet.bundle.streaming.policy import StreamOptions
 from medunet.bundle.streaming.work import (
     component,
+    done_mark,
     fingerprint,
     load_weights,
+    open_map,
     progress_bar,
     save_arrays,
     streaming_inferer,
     work_dir,
 )
 from medunet.data.blocks import BlockSource, iter_blocks, open_blocks, percentiles, read_window
-from medunet.data.writers import write_ome_zarr, write_tiled_tiff
+from medunet.data.writers import TILE, write_ome_zarr, write_tiled_tiff
 from medunet.inferers.streaming import StreamGrid, predict_block
 from medunet.transforms.postprocess import ProbabilityToInstancesd
 from medunet.transforms.save import output_stem
@@ -81,6 +84,7 @@ def stream_microscopy(
     q = [float(parser["percentile_low"]), float(parser["percentile_high"])]
     settings = {
         "block": block_size, "margin": options.margin, "q": q, "tta": inferer.tta,
+        "tile": inferer.memory_budget_mb,
         "rule": [rule.border_class, rule.min_size, rule.seed_threshold, rule.mask_threshold,
                  rule.fill_holes],
         "format": options.output_format,
@@ -97,65 +101,45 @@ def stream_microscopy(
     # thresholds read p(background) and p(interior) only; the most likely class needs all
     thresholds = rule.seed_threshold is not None or rule.mask_threshold is not None
     channels = 2 if thresholds else None
-    rows, height = grid.counts[0], grid.block[0]
+    rows, (height, width) = grid.counts[0], grid.shape
+    kept = channels or int(network.out_channels)
+    # the stripes live in the work folder, mapped a window at a time: memory does not grow
+    # with the image's width or height
+    prob = open_map(work, "prob", np.float32, (kept, *grid.shape), fresh=False)
+    labels = open_map(work, "labels", np.int32, grid.shape, fresh=False)
+    band_rows = min(grid.block[0] + 2 * margin, height)
+    band = open_map(work, "band", np.int32, (band_rows, width), fresh=False)
 
-    def prob_file(r: int) -> Path:
-        return work / f"prob_{r:05d}.npz"
-
-    def label_file(r: int) -> Path:
+    def state_file(r: int) -> Path:
         return work / f"labels_{r:05d}.npz"
 
-    done = [r for r in range(rows) if label_file(r).is_file()]
+    done = [r for r in range(rows) if state_file(r).is_file()]
     labelled_upto = max(done) if done and options.resume else -1
-    probs: dict[int, np.ndarray] = {}  # whole stripes not labelled yet (two at most)
-    tail: np.ndarray | None = None  # the last rows of the stripe labelled last
-    labels: dict[int, np.ndarray] = {}
+    claims = None  # seed pixels the stripe labelled last claimed in the next one
     if labelled_upto >= 0:
-        state = np.load(label_file(labelled_upto))
+        state = np.load(state_file(labelled_upto))
         instances.restore(int(state["n_ids"]), state["counts"], state["joins"])
-        labels[labelled_upto] = (state["labels"], state["claims"])
+        claims = state["claims"]
         logger.info("resuming %s after %d of %d stripes", path.name, labelled_upto + 1, rows)
-
-    def get_prob(r: int) -> np.ndarray:
-        if r not in probs:
-            probs[r] = np.load(prob_file(r))["prob"]
-        return probs[r]
 
     bar = progress_bar(len(grid), progress, "block")
     bar.update((labelled_upto + 1) * grid.counts[1])
     start_time = time.perf_counter()
     for r in range(labelled_upto + 1, rows + 1):
-        if r < rows and not prob_file(r).is_file():
-            stripe = _predict_stripe(
-                source, grid, r, network, inferer, scale, device, bar, channels, blank
-            )
-            save_arrays(prob_file(r), prob=stripe)
-            probs[r] = stripe
+        if r < rows and not done_mark(work, f"prob_{r:05d}").is_file():
+            _predict_stripe(source, grid, r, network, inferer, scale, device, bar, prob, blank)
+            done_mark(work, f"prob_{r:05d}").touch()
         elif r < rows:
             bar.update(grid.counts[1])
-        if r - 1 > labelled_upto:  # stripe r - 1 not labelled yet (resumed: done ones skipped)
-            q_row = r - 1
-            above = tail
-            if above is None and q_row >= 1:  # resumed: the stripe above from its file
-                above = get_prob(q_row - 1)[:, -margin:]
-            below = get_prob(q_row + 1) if q_row + 1 < rows else None
-            labels[q_row] = _label_stripe(
-                grid, q_row, (above, get_prob(q_row), below), labels.get(q_row - 1),
-                instances, margin, height,
-            )  # fmt: skip
-            tail = get_prob(q_row)[:, -margin:].copy()  # all the next stripe needs
+        if r - 1 > labelled_upto:  # stripe r - 1, now that stripe r is predicted below it
+            claims = _label_stripe(grid, r - 1, prob, labels, band, claims, instances, margin)
             save_arrays(
-                label_file(q_row),
-                labels=labels[q_row][0],
-                claims=labels[q_row][1],
+                state_file(r - 1),
+                claims=claims,
                 n_ids=np.asarray(len(instances.ids)),
                 counts=instances.counts,
                 joins=np.asarray(instances.joins, np.int64).reshape(-1, 2),
             )
-            for old in [k for k in probs if k <= q_row]:  # keep: the next stripe, full
-                del probs[old]
-            for old in [k for k in labels if k < q_row]:
-                del labels[old]
     bar.close()
     mapping, count = instances.final_ids()
     logger.info(
@@ -163,8 +147,9 @@ def stream_microscopy(
         time.perf_counter() - start_time,
     )  # fmt: skip
     dtype = np.uint16 if count < 65536 else np.uint32
-    label_stripes = (mapping[np.load(label_file(r))["labels"]].astype(dtype) for r in range(rows))
-    prob_stripes = (1.0 - np.load(prob_file(r))["prob"][0] for r in range(rows))
+    starts = range(0, height, TILE)  # written a row of tiles at a time
+    label_stripes = (mapping[labels[y : y + TILE]].astype(dtype) for y in starts)
+    prob_stripes = (1.0 - prob[0, y : y + TILE] for y in starts)
     writer = write_ome_zarr if options.output_format == "zarr" else write_tiled_tiff
     writer(finals[0], label_stripes, source.shape, dtype, source.spacing, overwrite)
     writer(finals[1], prob_stripes, source.shape, np.float32, source.spacing, overwrite)
@@ -194,70 +179,62 @@ def _normalise(window: np.ndarray, scale: np.ndarray) -> torch.Tensor:
     return ((x - lo) / span)[None]
 
 
-def _predict_stripe(source, grid, r, network, inferer, scale, device, bar, channels, blank):
-    """Softmax probabilities ``(channels, rows, W)`` of stripe ``r`` (one row of blocks);
-    ``channels``: how many of the first classes to keep (``None``: all). A ``blank`` image
-    (no contrast) is background everywhere, as in the whole-image path."""
-    if blank:
-        rows = min(grid.block[0], grid.shape[0] - r * grid.block[0])
-        out_channels = channels or int(network.out_channels)
-        stripe = np.zeros((out_channels, rows, grid.shape[1]), np.float32)
-        stripe[0] = 1.0
-        bar.update(grid.counts[1])
-        return stripe
-    stripe = None
+def _predict_stripe(source, grid, r, network, inferer, scale, device, bar, prob, blank):
+    """Softmax probabilities of stripe ``r`` (one row of blocks) into ``prob`` (the first
+    ``prob.shape[0]`` classes), block by block. A ``blank`` image (no contrast) is
+    background everywhere, as in the whole-image path."""
 
     def read(w_start, w_size) -> torch.Tensor:
         return _normalise(read_window(source, w_start, w_size), scale).to(device)
 
+    kept = prob.shape[0]
     with torch.no_grad():
         for index, start, stop in grid.blocks():
             if index[0] != r:
                 continue
-            logits = predict_block(inferer, network, grid, read, start, stop)
-            prob = torch.softmax(logits.float(), 1)[0, :channels].cpu().numpy()
-            if stripe is None:
-                stripe = np.zeros((prob.shape[0], stop[0] - start[0], grid.shape[1]), np.float32)
-            stripe[:, :, start[1] : stop[1]] = prob
+            box = (slice(None), slice(start[0], stop[0]), slice(start[1], stop[1]))
+            if blank:
+                part = np.zeros((kept, stop[0] - start[0], stop[1] - start[1]), np.float32)
+                part[0] = 1.0
+            else:
+                logits = predict_block(inferer, network, grid, read, start, stop)
+                part = torch.softmax(logits.float(), 1)[0, :kept].cpu().numpy()
+            prob[box] = part
             bar.update(1)
-    return stripe
 
 
-def _label_stripe(grid, q, probs, above, instances, margin, height):
-    """Global instance ids of stripe ``q``, from the probabilities ``(last rows of stripe
-    q-1, stripe q, stripe q+1)`` (None where there is none), the ids of stripe q-1 and the
-    seed pixels stripe q-1 claimed in stripe q (``above``: both); returns ``(ids, claims)``
-    (this stripe's claims in stripe q+1). Windows are cut per block, so no full-width band
-    of probabilities is ever built."""
-    prob_above, prob_here, prob_below = probs
-    above_ids, above_claims = above if above is not None else (None, None)
-    width = grid.shape[1]
+def _label_stripe(grid, q, prob, labels, band, claims, instances, margin):
+    """Global instance ids of stripe ``q`` into ``labels``, block by block; returns the
+    seed pixels this stripe claims in stripe q+1 ``(rows, W)``.
+
+    Each block's labelling window reaches ``margin`` pixels into its neighbours. ``band``
+    holds the ids already given around the stripe (rows ``q*height - margin`` on): stripe
+    q-1's ids above it, its ``claims`` in this stripe, then each block's ids and claims, for
+    the blocks after it. Windows are read and written per block, so no full-width row of
+    probabilities or ids is ever in memory.
+    """
+    height, width = grid.block[0], grid.shape[1]
     y0 = q * height
     y1 = min(y0 + height, grid.shape[0])
     top, bottom = max(y0 - margin, 0), min(y1 + margin, grid.shape[0])
-    done = np.zeros((bottom - top, width), np.int32)  # ids already given, band coordinates
-    if above_ids is not None and top < y0:
-        done[: y0 - top] = above_ids[top - (q - 1) * height :]
-    if above_claims is not None:
-        done[y0 - top : y0 - top + above_claims.shape[0]] = above_claims
-    out = np.zeros((y1 - y0, width), np.int32)
-    for index, start, stop in grid.blocks():
-        if index[0] != q:
-            continue
-        x0, x1 = start[1], stop[1]
-        left, right = max(x0 - margin, 0), min(x1 + margin, width)
-        parts = []
+    n = bottom - top
+    columns = [(start[1], stop[1]) for index, start, stop in grid.blocks() if index[0] == q]
+    for x0, x1 in columns:
+        part = np.zeros((n, x1 - x0), np.int32)
         if top < y0:
-            parts.append(prob_above[:, prob_above.shape[1] - (y0 - top) :, left:right])
-        parts.append(prob_here[:, :, left:right])
-        if bottom > y1 and prob_below is not None:
-            parts.append(prob_below[:, : bottom - y1, left:right])
-        window = np.concatenate(parts, axis=1)
+            part[: y0 - top] = labels[top:y0, x0:x1]
+        if claims is not None:
+            part[y0 - top : y0 - top + claims.shape[0]] = claims[:, x0:x1]
+        band[:n, x0:x1] = part
+    for x0, x1 in columns:
+        left, right = max(x0 - margin, 0), min(x1 + margin, width)
+        window = prob[:, top:bottom, left:right]
         core = (slice(y0 - top, y1 - top), slice(x0 - left, x1 - left))
-        region = done[:, left:right]
-        ids, claims = instances.label(window, core, region)
-        claims[core] = 0
-        np.copyto(region, claims, where=(region == 0) & (claims > 0), casting="unsafe")
+        region = band[:n, left:right]
+        ids, seeds = instances.label(window, core, region)
+        seeds[core] = 0
+        np.copyto(region, seeds, where=(region == 0) & (seeds > 0), casting="unsafe")
         region[core] = ids
-        out[:, x0:x1] = ids
-    return out, done[y1 - top :].copy()
+        band[:n, left:right] = region
+        labels[y0:y1, x0:x1] = ids
+    return band[y1 - top : n]

@@ -9,10 +9,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from medunet.bundle.streaming.memory import GB, MemoryBound
 from medunet.data.blocks import open_blocks
 from medunet.data.headers import VolumeHeader
 
-__all__ = ["BYTES_PER_PIXEL", "DEFAULT_BLOCK", "StreamOptions", "in_memory_bytes",
+__all__ = ["BYTES_PER_PIXEL", "StreamOptions", "in_memory_bytes", "slice_pixels",
            "streamed_block_size"]  # fmt: skip
 
 logger = logging.getLogger(__name__)
@@ -28,22 +29,21 @@ class StreamOptions:
     """How ``medunet infer`` streams.
 
     Attributes:
-        block_size: block edge in pixels (``None``: stream only above ``max_memory``,
-            then with :data:`DEFAULT_BLOCK`).
-        max_memory_gb: stream inputs whose in-memory prediction would need more.
+        block_size: block edge in pixels, or slices per slab (``None``: stream only above
+            ``max_memory_gb``, in the blocks it allows).
+        max_memory_gb: the bound on the process's peak memory (GB): inputs whose whole
+            prediction would need more are streamed, in blocks it allows (``None``: a share
+            of the memory available, :class:`~.memory.MemoryBound`).
         resume: continue an interrupted streamed prediction of the same input and settings.
         output_format: ``"tiff"`` (tiled BigTIFF) or ``"zarr"`` (OME-Zarr), microscopy.
         margin: pixels each block's labelling reaches into its neighbours.
     """
 
     block_size: int | None = None
-    max_memory_gb: float = 2.0
+    max_memory_gb: float | None = None
     resume: bool = False
     output_format: str = "tiff"
     margin: int = 64
-
-
-DEFAULT_BLOCK = {2: 1024, 3: 64}
 
 
 def in_memory_bytes(
@@ -60,9 +60,15 @@ def streamed_block_size(
     spatial_dims: int,
     zoom: float = 1.0,
     header: VolumeHeader | None = None,
+    bound: MemoryBound | None = None,
+    tile_mb: float | None = None,
 ) -> int | None:
     """The block size to stream ``path`` with, or ``None`` to predict it whole (``header``:
-    the volume's, already read: its shape and channels, without opening the file again)."""
+    the volume's, already read: its shape and channels, without opening the file again).
+
+    ``bound`` (default: ``options.max_memory_gb`` alone, nothing held beside it): the input
+    is predicted whole when the bound's base, one tile of ``tile_mb`` (the bundle's budget)
+    and the whole image fit in it; else streamed in the blocks the bound allows."""
     if options.block_size is not None:
         return int(options.block_size)
     lower = str(path).lower()
@@ -78,16 +84,24 @@ def streamed_block_size(
         channels, shape = source.channels, source.shape
     if len(shape) != spatial_dims:
         return None
-    estimate = in_memory_bytes(channels, shape, spatial_dims, zoom)
-    if estimate <= options.max_memory_gb * 2**30:
+    if bound is None:
+        bound = MemoryBound(int((options.max_memory_gb or 2.0) * GB))
+    estimate = bound.fixed_bytes(tile_mb) + in_memory_bytes(channels, shape, spatial_dims, zoom)
+    if estimate <= bound.limit_bytes:
         return None
-    block = DEFAULT_BLOCK[spatial_dims]
+    block = bound.block_size(spatial_dims, slice_pixels(shape, zoom))
     logger.info(
-        "%s: predicting it whole would take about %.1f GB (more than --max-memory %.1f GB): "
+        "%s: predicting it whole would take about %.1f GB (more than the %.1f GB bound): "
         "streaming it in blocks of %d",
         path,
-        estimate / 2**30,
-        options.max_memory_gb,
+        estimate / GB,
+        bound.limit_bytes / GB,
         block,
     )
     return block
+
+
+def slice_pixels(shape: Sequence[int], zoom: float = 1.0) -> int:
+    """Voxels of one slice of a slab (the file's last axis), at the larger of the file's and
+    the training spacing's grid (``zoom``: voxels there per voxel of the file)."""
+    return int(math.prod(shape[:-1]) * max(zoom, 1.0)) if len(shape) == 3 else 1

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import logging
 import shutil
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,9 +38,12 @@ from monai.transforms.utils import generate_spatial_bounding_box
 
 from medunet.bundle.streaming.policy import StreamOptions
 from medunet.bundle.streaming.work import (
+    MappedArray,
     component,
+    done_mark,
     fingerprint,
     load_weights,
+    open_map,
     progress_bar,
     streaming_inferer,
     work_dir,
@@ -124,48 +126,10 @@ class VolumeGrid:
         return np.flip(x, flips) if flips else x
 
 
-class _MappedArray:
-    """A ``.npy`` file in the work folder, indexed like an array. Each access maps the file,
-    copies what it needs and unmaps it, so resident memory is that of the copy, not of the
-    pages touched (the kernel keeps those in its page cache, not in this process).
-
-    Attributes:
-        shape: the array's shape (the box's, when cropped).
-    """
-
-    def __init__(self, path: Path, box: Sequence[tuple[int, int]] | None = None) -> None:
-        self.path, self.box = path, box
-        shape = np.load(path, mmap_mode="r").shape
-        if box is not None:
-            shape = (shape[0], *(b - a for a, b in box))
-        self.shape = tuple(int(n) for n in shape)
-
-    @classmethod
-    def create(cls, path: Path, dtype, shape) -> _MappedArray:
-        np.lib.format.open_memmap(path, mode="w+", dtype=dtype, shape=tuple(shape)).flush()
-        return cls(path)
-
-    def cropped(self, box: Sequence[tuple[int, int]]) -> _MappedArray:
-        return _MappedArray(self.path, box)
-
-    def _view(self, mapped: np.ndarray) -> np.ndarray:
-        if self.box is None:
-            return mapped
-        return mapped[(slice(None), *(slice(a, b) for a, b in self.box))]
-
-    def __getitem__(self, key) -> np.ndarray:
-        return np.array(self._view(np.load(self.path, mmap_mode="r"))[key])
-
-    def __setitem__(self, key, value) -> None:
-        mapped = np.load(self.path, mmap_mode="r+")
-        self._view(mapped)[key] = value
-        mapped.flush()
-
-
 class _CroppedSource:
     """The cropped resampled volume, normalised, read by windows (for :func:`read_window`)."""
 
-    def __init__(self, volume: _MappedArray, normalise, stats) -> None:
+    def __init__(self, volume: MappedArray, normalise, stats) -> None:
         self.volume, self.normalise, self.stats = volume, normalise, stats
         self.shape = tuple(volume.shape[1:])
 
@@ -205,6 +169,7 @@ def stream_volume(
     grid = VolumeGrid.create(source, resample)
     settings = {
         "block": block_size, "target": resample.resampler.pixdim, "tta": inferer.tta,
+        "tile": inferer.memory_budget_mb,
         "margin": crop.margin, "normalise": [normalise.modality, normalise.window,
                                              normalise.percentiles],
     }  # fmt: skip
@@ -240,21 +205,10 @@ def _check_crop(crop, path: Path) -> None:
         )
 
 
-def _done(work: Path, name: str) -> Path:
-    return work / f"{name}.done"
-
-
-def _open_map(work: Path, name: str, dtype, shape, fresh: bool) -> _MappedArray:
-    file = work / f"{name}.npy"
-    if not fresh and file.is_file():
-        return _MappedArray(file)
-    return _MappedArray.create(file, dtype, shape)
-
-
-def _resample_pass(source, grid, check, work, block_size, path, progress) -> _MappedArray:
+def _resample_pass(source, grid, check, work, block_size, path, progress) -> MappedArray:
     """Pass 1: the file checked, turned to RAS and resampled, ``(C, *grid.shape)``."""
-    done = _done(work, "resampled").is_file()
-    volume = _open_map(work, "resampled", np.float32, (source.channels, *grid.shape), not done)
+    done = done_mark(work, "resampled").is_file()
+    volume = open_map(work, "resampled", np.float32, (source.channels, *grid.shape), not done)
     if done:
         return volume
     a = grid.axis
@@ -273,11 +227,11 @@ def _resample_pass(source, grid, check, work, block_size, path, progress) -> _Ma
         volume[tuple(index)] = x.numpy()
         bar.update(1)
     bar.close()
-    _done(work, "resampled").touch()
+    done_mark(work, "resampled").touch()
     return volume
 
 
-def _foreground_box(volume: _MappedArray, crop) -> list[tuple[int, int]]:
+def _foreground_box(volume: MappedArray, crop) -> list[tuple[int, int]]:
     """``CropForegroundd``'s box of the voxels > 0 (all of them where none is), from each
     axis's projection, read :data:`CHUNK` slices at a time."""
     spatial = volume.shape[1:]
@@ -312,9 +266,9 @@ def _is_blank(reader: _CroppedSource) -> bool:
 
 def _predict_pass(reader, network, inferer, device, axis, block_size, work, progress):
     """Pass 3: the classes of the cropped volume, one block of whole tiles at a time."""
-    done = _done(work, "classes").is_file()
+    done = done_mark(work, "classes").is_file()
     fresh = not (work / "classes.npy").is_file()
-    classes = _open_map(work, "classes", np.uint8, reader.shape, fresh)
+    classes = open_map(work, "classes", np.uint8, reader.shape, fresh)
     if done:
         return classes
     sizes = list(reader.shape)
@@ -327,7 +281,7 @@ def _predict_pass(reader, network, inferer, device, axis, block_size, work, prog
 
     bar = progress_bar(len(grid), progress, "block")
     for index, start, stop in grid.blocks():
-        mark = _done(work, f"block_{'_'.join(map(str, index))}")
+        mark = done_mark(work, f"block_{'_'.join(map(str, index))}")
         box = tuple(slice(a, b) for a, b in zip(start, stop, strict=True))
         if not mark.is_file():
             if blank:  # no contrast: background, as BlankImageBackgroundd makes it
@@ -340,7 +294,7 @@ def _predict_pass(reader, network, inferer, device, axis, block_size, work, prog
             mark.touch()
         bar.update(1)
     bar.close()
-    _done(work, "classes").touch()
+    done_mark(work, "classes").touch()
     return classes
 
 

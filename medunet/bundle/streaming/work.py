@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -15,8 +16,8 @@ from monai.bundle import ConfigParser
 from medunet.data.io import atomic_path
 from medunet.inferers.overlap_tile import default_memory_budget_mb
 
-__all__ = ["STREAM_TILE_MB", "component", "fingerprint", "load_weights", "progress_bar",
-           "save_arrays", "streaming_inferer", "work_dir"]  # fmt: skip
+__all__ = ["STREAM_TILE_MB", "MappedArray", "component", "done_mark", "fingerprint", "load_weights",
+           "open_map", "progress_bar", "save_arrays", "streaming_inferer", "work_dir"]  # fmt: skip
 
 
 def load_weights(network: torch.nn.Module, model: Path) -> None:
@@ -91,3 +92,55 @@ def streaming_inferer(parser: ConfigParser, device):
 
 def component(parser: ConfigParser, key: str, kind: type):
     return next(t for t in parser.get_parsed_content(key) if isinstance(t, kind))
+
+
+class MappedArray:
+    """A ``.npy`` file in the work folder, indexed like an array. Each access maps the file,
+    copies what it needs and unmaps it, so resident memory is that of the copy, not of the
+    pages touched (the kernel keeps those in its page cache, not in this process).
+
+    Attributes:
+        shape: the array's shape (the box's, when cropped).
+    """
+
+    def __init__(self, path: Path, box: Sequence[tuple[int, int]] | None = None) -> None:
+        self.path, self.box = path, box
+        shape = np.load(path, mmap_mode="r").shape
+        if box is not None:
+            shape = (shape[0], *(b - a for a, b in box))
+        self.shape = tuple(int(n) for n in shape)
+
+    @classmethod
+    def create(cls, path: Path, dtype, shape) -> MappedArray:
+        np.lib.format.open_memmap(path, mode="w+", dtype=dtype, shape=tuple(shape)).flush()
+        return cls(path)
+
+    def cropped(self, box: Sequence[tuple[int, int]]) -> MappedArray:
+        return MappedArray(self.path, box)
+
+    def _view(self, mapped: np.ndarray) -> np.ndarray:
+        if self.box is None:
+            return mapped
+        return mapped[(slice(None), *(slice(a, b) for a, b in self.box))]
+
+    def __getitem__(self, key) -> np.ndarray:
+        return np.array(self._view(np.load(self.path, mmap_mode="r"))[key])
+
+    def __setitem__(self, key, value) -> None:
+        mapped = np.load(self.path, mmap_mode="r+")
+        self._view(mapped)[key] = value
+        mapped.flush()
+
+
+def done_mark(work: Path, name: str) -> Path:
+    """The file that marks a finished pass or part ``name`` of a streamed prediction."""
+    return work / f"{name}.done"
+
+
+def open_map(work: Path, name: str, dtype, shape, fresh: bool) -> MappedArray:
+    """The work folder's array ``name`` (``<name>.npy``): the one there unless ``fresh``
+    (or none is there), else a new one of zeros."""
+    file = work / f"{name}.npy"
+    if not fresh and file.is_file():
+        return MappedArray(file)
+    return MappedArray.create(file, dtype, shape)
