@@ -172,15 +172,15 @@ def run_inference(
     if "show_progress" in config.parser:
         overrides["show_progress"] = progress
     parser = config.parser_with({**overrides, "show_progress": False})
-    bound = _memory_bound(parser, options, model_path, bund, datalist, headers)
-    if "tile_memory_mb" in parser:  # the tile the bound allows, streamed and whole alike
-        tile_mb = bound.tile_memory_mb(parser["tile_memory_mb"])
-        if tile_mb != parser["tile_memory_mb"]:
-            logger.info("tiles of at most %.0f MiB of activations, within the bound", tile_mb)
-            overrides["tile_memory_mb"] = tile_mb
-            parser = config.parser_with({**overrides, "show_progress": False})
+    bundle_tile = parser["tile_memory_mb"] if "tile_memory_mb" in parser else None
+    bound = _memory_bound(parser, options, model_path, bund, datalist, headers, bundle_tile)
+    tile_mb = bound.tile_memory_mb(bundle_tile)
+    if tile_mb != bundle_tile:  # the tile the bound allows, streamed and whole alike
+        logger.info("tiles of at most %.0f MiB of activations, within the bound", tile_mb)
+        overrides["tile_memory_mb"] = parser["tile_memory_mb"] = tile_mb
     out.mkdir(parents=True, exist_ok=True)
-    streamed, whole = _split_streamed(datalist, bund, parser, headers, options, bound)
+    streamed, whole = _split_streamed(datalist, bund, parser, headers, options, bound,
+                                      bundle_tile)  # fmt: skip
     run = stream_volume if bund.kind == "volume" else stream_microscopy
     for item, block in streamed:
         logger.info("streaming %s in blocks of %d, %s", item["image"], block, bound.describe())
@@ -195,7 +195,7 @@ def run_inference(
     return out
 
 
-def _memory_bound(parser, options, model, bundle, datalist, headers) -> MemoryBound:
+def _memory_bound(parser, options, model, bundle, datalist, headers, tile) -> MemoryBound:
     """The bound of ``options.max_memory_gb``, checked against the largest input:
     a bound that cannot hold one tile is an error before anything is written."""
     device = torch.device(parser.get_parsed_content("device"))
@@ -203,7 +203,6 @@ def _memory_bound(parser, options, model, bundle, datalist, headers) -> MemoryBo
     dims = spatial_dims_of(bundle, parser)
     shapes = [h.shape for h in headers.values() if h is not None and len(h.shape) == 3]
     pixels = max((slice_pixels(shape) for shape in shapes), default=1)
-    tile = parser["tile_memory_mb"] if "tile_memory_mb" in parser else None
     if options.block_size is None:
         bound.check(tile, dims, pixels, str(datalist[0]["image"]) if datalist else "infer")
     return bound
@@ -249,6 +248,7 @@ def _split_streamed(
     headers: dict[str, VolumeHeader | None],
     options: StreamOptions,
     bound: MemoryBound | None = None,
+    tile_mb: float | None = None,
 ) -> tuple[list[tuple[dict, int]], list[dict]]:
     """``([(item, block size)], [items])``: the inputs to stream and those to predict whole
     (volumes judged at the training spacing, from the headers already read)."""
@@ -269,8 +269,7 @@ def _split_streamed(
             zoom = 1.0
             if target is not None and header is not None:
                 zoom = float(np.prod(header.spacing) / np.prod(target))  # at training spacing
-            tile = parser["tile_memory_mb"] if "tile_memory_mb" in parser else None
-            block = streamed_block_size(image, options, dims, zoom, header, bound, tile)
+            block = streamed_block_size(image, options, dims, zoom, header, bound, tile_mb)
         if block is None:
             whole.append(item)
         else:

@@ -14,25 +14,27 @@ smallest bound that can.
 from __future__ import annotations
 
 import itertools
-import logging
 import math
 import os
-import resource
+import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 __all__ = [
     "BLOCK_BYTES",
+    "BLOCK_PAD",
     "BLOCK_SHARE",
     "DEFAULT_SHARE",
+    "GB",
+    "MAX_BLOCK",
+    "MB",
     "TILE_PEAK",
     "TILE_SHARE",
+    "TILE_STEP",
     "MemoryBound",
     "available_memory_bytes",
     "resident_bytes",
 ]
-
-logger = logging.getLogger(__name__)
 
 GB = 2**30
 MB = 2**20
@@ -92,12 +94,17 @@ def available_memory_bytes() -> int | None:
 
 
 def resident_bytes() -> int:
-    """This process's resident memory now (Linux), else its peak so far."""
+    """This process's resident memory now (Linux), else its peak so far (other POSIX
+    systems), else 0 (where neither can be read)."""
     statm = Path("/proc/self/statm")
     if statm.is_file():
         return int(statm.read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    try:
+        import resource  # POSIX only
+    except ImportError:
+        return 0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return int(peak if os.uname().sysname == "Darwin" else peak * 1024)
+    return int(peak if sys.platform == "darwin" else peak * 1024)
 
 
 @dataclass(frozen=True)
