@@ -7,9 +7,15 @@ knowing them. The inputs are checked on the client first (every file readable, e
 header placing its volume in the world), then each input becomes one task that runs
 :func:`~medunet.bundle.run_inference` on that input alone: the same code as one process
 runs, so the same files. A task whose worker dies is run again by dask on another worker;
-outputs are written atomically, so none is half-written. A streamed input is one task too:
-its blocks run in order in one worker, in that worker's bounded memory (its work folder
-lets a restarted task skip the finished blocks with ``--resume``).
+outputs are written atomically, so none is half-written.
+
+A streamed 2D image is not one task but many: each block is one
+(:class:`~medunet.bundle.streaming.tasks.BlockTask`), reading its window straight from the
+input and writing its probabilities to the work folder, while the client labels the
+stripes as their blocks arrive, with the block-face stitching one process uses (so the same
+labels); a restarted run with ``--resume`` skips the blocks already in the work folder. A
+streamed volume is one task: its slabs run in order in one worker, in that worker's
+bounded memory.
 
 dask.distributed is an optional extra: ``pip install medunet[distributed]``.
 """
@@ -17,13 +23,13 @@ dask.distributed is an optional extra: ``pip install medunet[distributed]``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ClusterSpec", "run_on_cluster"]
+__all__ = ["ClusterPool", "ClusterSpec", "cluster_pool", "run_on_cluster"]
 
 logger = logging.getLogger(__name__)
 
@@ -103,42 +109,83 @@ def _setup_plugin(setup: Callable[[], Any]):
     return Setup()
 
 
+class ClusterPool:
+    """Tasks on a dask client, with the interface of
+    :class:`~medunet.bundle.streaming.tasks.SerialPool` (a streamed image's blocks)."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    @property
+    def workers(self) -> int:
+        return len(self.client.scheduler_info().get("workers", {}))
+
+    def imap_unordered(
+        self, fn: Callable[[Any], Any], items: Iterable[Any], keep_going: bool = False
+    ) -> Iterator[Any]:
+        """``fn(item)`` of every item, each a task, yielded as each finishes (a task whose
+        worker dies is run again by dask). A failed task cancels the others and raises its
+        error; with ``keep_going`` the others still finish, the failures are logged and the
+        first is raised at the end. Leaving the loop early cancels the tasks left."""
+        from distributed import as_completed
+
+        futures = [self.client.submit(fn, item, pure=False) for item in items]
+        failed: list[BaseException] = []
+        try:
+            for future in as_completed(futures):
+                error = future.exception()
+                if error is None:
+                    yield future.result()
+                elif keep_going:  # the other inputs still finish
+                    logger.error("%s: %s", type(error).__name__, error)
+                    failed.append(error)
+                    yield None
+                else:
+                    raise error
+                future.release()  # its result is not kept on the worker
+        finally:  # interrupted, failed or left early: nothing more is started
+            self.client.cancel([f for f in futures if not f.done()])
+        if failed:
+            raise failed[0]  # one line, as one process would stop with
+
+
+@contextmanager
+def cluster_pool(
+    spec: ClusterSpec, worker_setup: Callable[[], Any] | None = None
+) -> Iterator[ClusterPool]:
+    """A :class:`ClusterPool` on the cluster of ``spec`` (started, or joined), for the
+    ``with`` block; ``worker_setup`` runs once in every worker, those that join later too (the
+    command's logging: what a worker logs reaches the terminal as the command's own lines)."""
+    with _client(spec) as client:
+        if worker_setup is not None:
+            client.register_plugin(_setup_plugin(worker_setup), name="medunet-setup")
+        yield ClusterPool(client)
+
+
 def run_on_cluster(
-    spec: ClusterSpec,
+    spec: ClusterSpec | ClusterPool,
     items: Sequence[dict],
     predict: Callable[[dict], Any],
     progress: bool = True,
     worker_setup: Callable[[], Any] | None = None,
 ) -> None:
-    """``predict(item)`` for every item, each a task on the cluster; returns when all are
-    done. ``worker_setup`` runs once in every worker, those that join later too (the
-    command's logging: what a worker logs reaches the terminal as the command's own lines).
+    """``predict(item)`` for every item, each a task on the cluster (or on the ``pool``
+    given instead); returns when all are done. ``worker_setup``: see :func:`cluster_pool`.
 
     Raises:
         the first failed task's error (its one-line message), once every task has ended.
     """
-    from distributed import as_completed
     from tqdm import tqdm
 
-    with _client(spec) as client:
-        if worker_setup is not None:
-            client.register_plugin(_setup_plugin(worker_setup), name="medunet-setup")
-        workers = len(client.scheduler_info().get("workers", {}))
-        logger.info("predicting %d input(s) on %d dask worker(s)", len(items), workers)
-        futures = [client.submit(predict, item, pure=False) for item in items]
-        bar = tqdm(total=len(futures), unit="input", disable=not progress, dynamic_ncols=True)
-        failed: list[BaseException] = []
+    if isinstance(spec, ClusterPool):
+        pool_context = nullcontext(spec)
+    else:
+        pool_context = cluster_pool(spec, worker_setup)
+    with pool_context as pool:
+        logger.info("predicting %d input(s) on %d dask worker(s)", len(items), pool.workers)
+        bar = tqdm(total=len(items), unit="input", disable=not progress, dynamic_ncols=True)
         try:
-            for future in as_completed(futures):
-                error = future.exception()
-                if error is not None:  # the other inputs still finish
-                    logger.error("%s: %s", type(error).__name__, error)
-                    failed.append(error)
+            for _ in pool.imap_unordered(predict, items, keep_going=True):
                 bar.update(1)
-        except BaseException:  # interrupted: nothing more is started
-            client.cancel(futures)
-            raise
         finally:
             bar.close()
-        if failed:
-            raise failed[0]  # one line, as one process would stop with

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from monai.bundle import ConfigParser
 
-from medunet.bundle.cluster import ClusterSpec, run_on_cluster
+from medunet.bundle.cluster import ClusterPool, ClusterSpec, cluster_pool, run_on_cluster
 from medunet.bundle.config import LayeredConfig, device_override, layer_config, spatial_dims_of
 from medunet.bundle.registry import Bundle, resolve_bundle
 from medunet.bundle.runs import read_run
@@ -124,8 +124,9 @@ def run_inference(
     size, or too large to predict whole within its memory limit, are streamed block by
     block (:mod:`medunet.bundle.streaming`); the others run through the bundle's workflow.
     ``cluster`` (``local:N``, a scheduler address or file): each input is a task on
-    dask.distributed (:mod:`medunet.bundle.cluster`), the same files written;
-    ``worker_setup`` runs in each worker first (the command's logging).
+    dask.distributed, and each block of a streamed 2D image (:mod:`medunet.bundle.cluster`),
+    the same files written; ``worker_setup`` runs in each worker first (the command's
+    logging).
 
     Raises:
         ValueError: missing inputs, files the bundle cannot read, or no trained model (the
@@ -149,13 +150,6 @@ def run_inference(
     device_ids = device_override(device)  # a bad --device before the output folder exists
     out = Path(output).expanduser().resolve()
     options = stream or StreamOptions()
-    if spec is not None:  # each input a task: run_inference of it alone, on a worker
-        out.mkdir(parents=True, exist_ok=True)
-        task_options = {"bundle": str(bund.root), "model": str(model_path), "tta": tta,
-                        "device": device, "presets": presets, "settings": list(settings),
-                        "log_policy": log_policy, "stream": _per_worker(options, spec)}  # fmt: skip
-        _predict_on_cluster(spec, datalist, out, overwrite, task_options, progress, worker_setup)
-        return out
     overrides = {
         **config.overrides,
         **device_ids,
@@ -173,25 +167,49 @@ def run_inference(
         overrides["show_progress"] = progress
     parser = config.parser_with({**overrides, "show_progress": False})
     bundle_tile = parser["tile_memory_mb"] if "tile_memory_mb" in parser else None
+    shared = spec is not None and options.max_memory_gb is None and spec.workers > 0
+    if spec is not None:  # the bound is each worker's: that is where the tiles run
+        options = _per_worker(options, spec)
     bound = _memory_bound(parser, options, model_path, bund, datalist, headers, bundle_tile)
+    if shared:
+        bound = replace(bound, source=f"the default, shared by {spec.workers} local workers")
     tile_mb = bound.tile_memory_mb(bundle_tile)
     if tile_mb != bundle_tile:  # the tile the bound allows, streamed and whole alike
         logger.info("tiles of at most %.0f MiB of activations, within the bound", tile_mb)
         overrides["tile_memory_mb"] = parser["tile_memory_mb"] = tile_mb
+    if spec is not None:
+        _refuse_existing(datalist, out, overwrite)  # before any task starts
     out.mkdir(parents=True, exist_ok=True)
     streamed, whole = _split_streamed(datalist, bund, parser, headers, options, bound,
                                       bundle_tile)  # fmt: skip
-    run = stream_volume if bund.kind == "volume" else stream_microscopy
-    for item, block in streamed:
-        logger.info("streaming %s in blocks of %d, %s", item["image"], block, bound.describe())
-        run(parser, item["image"], model_path, out, block, options, overwrite=overwrite,
-            progress=progress)  # fmt: skip
-    if whole:
-        logger.info("predicting %d input(s) with %s and %s, %s", len(whole), bund.name,
-                    model_path, bound.describe())  # fmt: skip
-        run_workflow(
-            config.files, {**overrides, "datalist": whole}, bund.meta_file, log_policy=log_policy
-        )
+    if spec is None:
+        run = stream_volume if bund.kind == "volume" else stream_microscopy
+        for item, block in streamed:
+            logger.info("streaming %s in blocks of %d, %s", item["image"], block,
+                        bound.describe())  # fmt: skip
+            run(parser, item["image"], model_path, out, block, options, overwrite=overwrite,
+                progress=progress)  # fmt: skip
+        if whole:
+            logger.info("predicting %d input(s) with %s and %s, %s", len(whole), bund.name,
+                        model_path, bound.describe())  # fmt: skip
+            run_workflow(config.files, {**overrides, "datalist": whole}, bund.meta_file,
+                         log_policy=log_policy)  # fmt: skip
+        return out
+    # on the cluster: a streamed image's blocks are tasks; every other input is one task,
+    # run_inference of it alone on a worker
+    blocks = [(item, block) for item, block in streamed if bund.kind != "volume"]
+    cases = whole + [item for item, _ in streamed if bund.kind == "volume"]
+    with cluster_pool(spec, worker_setup) as pool:
+        for item, block in blocks:
+            logger.info("streaming %s in blocks of %d on %d dask worker(s), each %s",
+                        item["image"], block, pool.workers, bound.describe())  # fmt: skip
+            stream_microscopy(parser, item["image"], model_path, out, block, options,
+                              overwrite=overwrite, progress=progress, pool=pool)  # fmt: skip
+        if cases:
+            task_options = {"bundle": str(bund.root), "model": str(model_path), "tta": tta,
+                            "device": device, "presets": presets, "settings": list(settings),
+                            "log_policy": log_policy, "stream": options}  # fmt: skip
+            _predict_on_cluster(pool, cases, out, overwrite, task_options, progress)
     return out
 
 
@@ -217,21 +235,28 @@ def _per_worker(options: StreamOptions, spec: ClusterSpec) -> StreamOptions:
     return replace(options, max_memory_gb=bound.limit_bytes / GB / spec.workers)
 
 
-def _predict_on_cluster(spec, datalist, out: Path, overwrite: bool, options: dict, progress,
-                        worker_setup) -> None:  # fmt: skip
-    """Every input of ``datalist`` a task (:func:`_predict_item`) on the cluster."""
+def _refuse_existing(datalist: list[dict], out: Path, overwrite: bool) -> None:
+    """A cluster run refuses existing outputs before any task starts (a task run again
+    after its worker died may then replace what its first attempt wrote)."""
+    if overwrite or not out.is_dir():
+        return
     stems = {output_stem(item["image"]) for item in datalist}
     existing = sorted(p for p in out.iterdir() if any(p.name.startswith(f"{s}_") for s in stems))
-    if existing and not overwrite:
+    if existing:
         raise FileExistsError(f"{existing[0]} exists; pass --overwrite to replace it.")
-    # none of the outputs existed: a task run again after its worker died replaces what its
-    # first attempt wrote (atomically); a resumed stream keeps its work folder
+
+
+def _predict_on_cluster(pool: ClusterPool, datalist, out: Path, overwrite: bool, options: dict,
+                        progress) -> None:  # fmt: skip
+    """Every input of ``datalist`` a task (:func:`_predict_item`) on the cluster."""
+    # none of the outputs existed (_refuse_existing): a task run again after its worker died
+    # replaces what its first attempt wrote (atomically); a resumed stream keeps its work
     stream = options["stream"]
     resumed = stream is not None and stream.resume
     presets = [str(Path(p).resolve()) if Path(p).is_file() else str(p) for p in options["presets"]]
     task = partial(_predict_item, **{**options, "presets": presets}, output=str(out),
                    overwrite=overwrite or not resumed)  # fmt: skip
-    run_on_cluster(spec, datalist, task, progress, worker_setup)
+    run_on_cluster(pool, datalist, task, progress)
 
 
 def _predict_item(item: dict, **options) -> None:

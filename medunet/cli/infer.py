@@ -32,6 +32,7 @@ EXAMPLE = """examples:
   medunet infer unet2015_ct_mri scans/ --model runs/ct/models/model.pt --output segs --tta
   medunet infer unet2015_microscopy slide.tif --model M --output preds --block-size 1024
   medunet infer unet2015_ct_mri cohort/ --model M --output segs --cluster local:4
+  medunet infer unet2015_microscopy slide.tif --model M --output preds --cluster local:4
 """
 
 
@@ -98,7 +99,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         metavar="GB",
         help="the peak memory of the run: inputs whose whole-image prediction would need more "
         "are streamed in blocks it allows, and tiles are held within it (default: half the "
-        "memory available, printed in the log; with --cluster local:N, shared by the workers)",
+        "memory available, printed in the log; with --cluster local:N, shared by the workers; "
+        "a value given is each worker's)",
     )
     p.add_argument(
         "--resume",
@@ -115,9 +117,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--cluster",
         default=None,
         metavar="SPEC",
-        help="predict the inputs as tasks on dask.distributed: local:N (N worker processes), "
-        "tcp://HOST:PORT or a scheduler file (an existing cluster); needs "
-        "pip install 'medunet[distributed]'",
+        help="predict on dask.distributed, each input a task and each block of a streamed "
+        "slide one: local:N (N worker processes), tcp://HOST:PORT or a scheduler file (an "
+        "existing cluster); needs pip install 'medunet[distributed]'",
     )
     add_bundle_options(p)
     p.set_defaults(func=_run)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from medunet.inferers.autocast import AutocastInferer, autocast, bf16_is_fast
-from medunet.inferers.cpu_allocator import tune_glibc_malloc
+from medunet.inferers.cpu_allocator import release_free_memory, tune_glibc_malloc
 from medunet.inferers.overlap_tile import (
     OverlapTileInferer,
     default_memory_budget_mb,
@@ -19,5 +19,6 @@ __all__ = [
     "bf16_is_fast",
     "default_memory_budget_mb",
     "mirror_pad",
+    "release_free_memory",
     "tune_glibc_malloc",
 ]

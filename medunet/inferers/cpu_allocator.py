@@ -12,20 +12,37 @@ process-wide, so it is applied only where medunet owns the process:
 ``tune_cpu_allocator`` setting, on by default: ``python -m monai.bundle`` and the ``medunet``
 command own their process); the library default and the MONAI Label app (a long-running
 server hosting other models) leave malloc alone.
+
+The kept memory is the high-water mark of every size of block ever freed, and it fragments:
+a streamed image, whose blocks and border tiles come in many sizes, would grow with its
+number of blocks. :func:`release_free_memory` (``malloc_trim``) hands the free pages back
+between blocks, so the process holds what one block needs, however large the image.
 """
 
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import logging
 
-__all__ = ["tune_glibc_malloc"]
+__all__ = ["release_free_memory", "tune_glibc_malloc"]
 
 logger = logging.getLogger(__name__)
 
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
+
+
+@functools.cache
+def _libc() -> ctypes.CDLL | None:
+    name = ctypes.util.find_library("c")
+    if name is None:
+        return None
+    try:
+        return ctypes.CDLL(name)
+    except OSError:
+        return None
 
 
 def tune_glibc_malloc(threshold_bytes: int = 2**31 - 1) -> bool:
@@ -38,16 +55,20 @@ def tune_glibc_malloc(threshold_bytes: int = 2**31 - 1) -> bool:
         True if glibc accepted both settings; False elsewhere (musl, macOS, Windows), where
         nothing is changed.
     """
-    name = ctypes.util.find_library("c")
-    if name is None:
-        return False
-    try:
-        libc = ctypes.CDLL(name)
-        mallopt = libc.mallopt
-    except (OSError, AttributeError):
+    mallopt = getattr(_libc(), "mallopt", None)
+    if mallopt is None:
         return False
     ok = bool(mallopt(_M_MMAP_THRESHOLD, threshold_bytes)) and bool(
         mallopt(_M_TRIM_THRESHOLD, threshold_bytes)
     )
     logger.debug("glibc malloc thresholds set to %d bytes: %s", threshold_bytes, ok)
     return ok
+
+
+def release_free_memory() -> bool:
+    """Return the heap's free pages to the system (glibc's ``malloc_trim(0)``, which also
+    releases free pages inside the heap, not only at its top); False where there is no
+    glibc, and nothing is done."""
+    libc = _libc()
+    trim = getattr(libc, "malloc_trim", None)
+    return bool(trim(0)) if trim is not None else False

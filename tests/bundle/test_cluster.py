@@ -13,7 +13,7 @@ import pytest
 from bundle_helpers import blocks_volume
 
 from medunet.bundle import run_inference, run_training
-from medunet.bundle.cluster import ClusterSpec, run_on_cluster
+from medunet.bundle.cluster import ClusterSpec, cluster_pool, run_on_cluster
 
 
 def test_cluster_specs(tmp_path):
@@ -91,3 +91,27 @@ def test_a_task_whose_worker_dies_is_run_again(tmp_path):
     assert {p.name: p.read_text() for p in tmp_path.glob("*.txt")} == {
         f"{i}.txt": str(i * i) for i in range(4)
     }
+
+
+def _square_unless_two(x: int) -> int:
+    if x == 2:
+        raise ValueError("item 2: cannot be squared")
+    return x * x
+
+
+@pytest.mark.slow
+def test_a_pool_yields_results_as_they_finish_and_stops_at_a_failure():
+    pytest.importorskip("distributed")
+    import cloudpickle
+
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])  # workers cannot import tests
+    with cluster_pool(ClusterSpec(workers=1)) as pool:
+        assert pool.workers == 1
+        assert sorted(pool.imap_unordered(_square_unless_two, [0, 1, 3])) == [0, 1, 9]
+        got = []
+        with pytest.raises(ValueError, match="item 2"):  # a block's error ends the image
+            for result in pool.imap_unordered(_square_unless_two, range(6)):
+                got.append(result)
+        assert set(got) <= {0, 1, 9, 16, 25}
+        with pytest.raises(ValueError, match="item 2"):  # inputs: the others still finish
+            got = list(pool.imap_unordered(_square_unless_two, range(4), keep_going=True))

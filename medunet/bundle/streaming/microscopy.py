@@ -4,30 +4,32 @@ memory depends on the block, not on the image), then written as tiled BigTIFF or
 
 from __future__ import annotations
 
+import itertools
 import logging
 import shutil
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-import torch
 from monai.bundle import ConfigParser
 
 from medunet.bundle.streaming.policy import StreamOptions
+from medunet.bundle.streaming.tasks import BlockTask, SerialPool, block_file, release
 from medunet.bundle.streaming.work import (
     component,
     done_mark,
     fingerprint,
-    load_weights,
     open_map,
     progress_bar,
     save_arrays,
-    streaming_inferer,
     work_dir,
+    work_path,
 )
-from medunet.data.blocks import BlockSource, iter_blocks, open_blocks, percentiles, read_window
+from medunet.data.blocks import BlockSource, iter_blocks, open_blocks, percentiles
 from medunet.data.writers import TILE, write_ome_zarr, write_tiled_tiff
-from medunet.inferers.streaming import StreamGrid, predict_block
+from medunet.inferers import release_free_memory
+from medunet.inferers.streaming import StreamGrid
 from medunet.transforms.postprocess import ProbabilityToInstancesd
 from medunet.transforms.save import output_stem
 from medunet.transforms.stitching import BlockInstances
@@ -46,14 +48,21 @@ def stream_microscopy(
     options: StreamOptions,
     overwrite: bool = False,
     progress: bool = True,
+    pool=None,
 ) -> list[Path]:
     """Predict one 2D microscopy image streamed; returns the written files.
+
+    The blocks' probabilities are tasks (:class:`~.tasks.BlockTask`) run by ``pool``: one
+    after another here (:class:`~.tasks.SerialPool`, the default) or on dask workers
+    (:class:`~medunet.bundle.cluster.ClusterPool`); this process copies each block into its
+    stripe as it arrives and labels the stripes in order, so the result is the same.
 
     Args:
         parser: the bundle's merged inference config (overrides applied).
         path: a TIFF or OME-Zarr image.
         model: the weights.
         out: the output folder.
+        pool: runs the block tasks (``imap_unordered(fn, items)``).
     """
     path = Path(path)
     source = open_blocks(path)
@@ -76,10 +85,11 @@ def stream_microscopy(
             f"{path} has {source.channels} channels but the model takes {in_channels}; convert "
             "the image or set in_channels."
         )
-    device = parser.get_parsed_content("device")
-    network = parser.get_parsed_content("network_def").to(device)
-    load_weights(network, model)
-    inferer = streaming_inferer(parser, device)
+    pool = pool or SerialPool()
+    task = BlockTask(parser.get(), str(path), str(model.resolve()), str(work_path(out, stem)),
+                     block_size, scale=(), blank=False, kept=0)  # fmt: skip
+    predictor = task.predictor()  # this process's network: the grid, the settings
+    inferer, network = predictor.inferer, predictor.network
     rule = component(parser, "postprocessing_transforms", ProbabilityToInstancesd).transform
     q = [float(parser["percentile_low"]), float(parser["percentile_high"])]
     settings = {
@@ -93,16 +103,15 @@ def stream_microscopy(
     if not np.issubdtype(source.dtype, np.integer) and parser["nonfinite_value"] is None:
         _check_finite(source, path)
     stats = percentiles(source, [*q, 0.0, 100.0])  # the whole image's, as in memory
-    scale = stats[:, :2]
-    blank = bool(np.all(stats[:, 2] == stats[:, 3]))  # no contrast: all background
-    grid = StreamGrid.create(inferer, network, source.shape, block_size)
+    grid = predictor.grid
     margin = min(options.margin, grid.block[0], grid.block[1])
     instances = BlockInstances(rule, margin)
     # thresholds read p(background) and p(interior) only; the most likely class needs all
     thresholds = rule.seed_threshold is not None or rule.mask_threshold is not None
-    channels = 2 if thresholds else None
+    kept = 2 if thresholds else int(network.out_channels)
+    task = replace(task, scale=tuple(tuple(map(float, row)) for row in stats[:, :2]),
+                   blank=bool(np.all(stats[:, 2] == stats[:, 3])), kept=kept)  # fmt: skip
     rows, (height, width) = grid.counts[0], grid.shape
-    kept = channels or int(network.out_channels)
     # the stripes live in the work folder, mapped a window at a time: memory does not grow
     # with the image's width or height
     prob = open_map(work, "prob", np.float32, (kept, *grid.shape), fresh=False)
@@ -122,25 +131,39 @@ def stream_microscopy(
         claims = state["claims"]
         logger.info("resuming %s after %d of %d stripes", path.name, labelled_upto + 1, rows)
 
+    stripes = _Stripes(grid, work, prob)
     bar = progress_bar(len(grid), progress, "block")
-    bar.update((labelled_upto + 1) * grid.counts[1])
     start_time = time.perf_counter()
-    for r in range(labelled_upto + 1, rows + 1):
-        if r < rows and not done_mark(work, f"prob_{r:05d}").is_file():
-            _predict_stripe(source, grid, r, network, inferer, scale, device, bar, prob, blank)
-            done_mark(work, f"prob_{r:05d}").touch()
-        elif r < rows:
-            bar.update(grid.counts[1])
-        if r - 1 > labelled_upto:  # stripe r - 1, now that stripe r is predicted below it
-            claims = _label_stripe(grid, r - 1, prob, labels, band, claims, instances, margin)
+    pending = []
+    for index, _, _ in grid.blocks():
+        if stripes.is_done(index[0]):
+            bar.update(1)
+        elif block_file(work, index).is_file():  # predicted before the interruption
+            stripes.merge(index)
+            bar.update(1)
+        else:
+            pending.append(index)
+    for index in itertools.chain([None], pool.imap_unordered(task, pending)):
+        if index is not None:
+            stripes.merge(index)
+            bar.update(1)
+        # a stripe is labelled once it and the stripe below it are predicted
+        while labelled_upto + 1 < rows and all(
+            stripes.is_done(r) for r in range(labelled_upto + 1, min(labelled_upto + 3, rows))
+        ):
+            stripe = labelled_upto + 1
+            claims = _label_stripe(grid, stripe, prob, labels, band, claims, instances, margin)
             save_arrays(
-                state_file(r - 1),
+                state_file(stripe),
                 claims=claims,
                 n_ids=np.asarray(len(instances.ids)),
                 counts=instances.counts,
                 joins=np.asarray(instances.joins, np.int64).reshape(-1, 2),
             )
+            labelled_upto = stripe
+            release_free_memory()
     bar.close()
+    release()  # this process's network, until the next image
     mapping, count = instances.final_ids()
     logger.info(
         "%s: %d objects in %d blocks, %.0f s", path.name, count, len(grid),
@@ -169,38 +192,29 @@ def _check_finite(source: BlockSource, path: Path) -> None:
             )
 
 
-def _normalise(window: np.ndarray, scale: np.ndarray) -> torch.Tensor:
-    """The bundle's percentile scaling (``ScaleIntensityRangePercentilesd``, no clipping)
-    with the whole image's percentiles."""
-    x = torch.as_tensor(window.astype(np.float32))
-    lo = torch.as_tensor(scale[:, 0], dtype=torch.float32).view(-1, *[1] * (x.dim() - 1))
-    hi = torch.as_tensor(scale[:, 1], dtype=torch.float32).view(-1, *[1] * (x.dim() - 1))
-    span = torch.where(hi > lo, hi - lo, torch.ones_like(hi))
-    return ((x - lo) / span)[None]
+class _Stripes:
+    """Which blocks of each stripe are in the mapped probabilities: a block's file is
+    copied in as it arrives; a stripe whose blocks are all in is marked done and its block
+    files are removed (until then they stay: a resumed run copies them, not predicts)."""
 
+    def __init__(self, grid: StreamGrid, work: Path, prob) -> None:
+        self.grid, self.work, self.prob = grid, work, prob
+        self.merged: dict[int, set[int]] = {}
 
-def _predict_stripe(source, grid, r, network, inferer, scale, device, bar, prob, blank):
-    """Softmax probabilities of stripe ``r`` (one row of blocks) into ``prob`` (the first
-    ``prob.shape[0]`` classes), block by block. A ``blank`` image (no contrast) is
-    background everywhere, as in the whole-image path."""
+    def is_done(self, r: int) -> bool:
+        return done_mark(self.work, f"prob_{r:05d}").is_file()
 
-    def read(w_start, w_size) -> torch.Tensor:
-        return _normalise(read_window(source, w_start, w_size), scale).to(device)
-
-    kept = prob.shape[0]
-    with torch.no_grad():
-        for index, start, stop in grid.blocks():
-            if index[0] != r:
-                continue
-            box = (slice(None), slice(start[0], stop[0]), slice(start[1], stop[1]))
-            if blank:
-                part = np.zeros((kept, stop[0] - start[0], stop[1] - start[1]), np.float32)
-                part[0] = 1.0
-            else:
-                logits = predict_block(inferer, network, grid, read, start, stop)
-                part = torch.softmax(logits.float(), 1)[0, :kept].cpu().numpy()
-            prob[box] = part
-            bar.update(1)
+    def merge(self, index: tuple[int, int]) -> None:
+        r, c = index
+        y0, x0 = (i * b for i, b in zip(index, self.grid.block, strict=True))
+        part = np.load(block_file(self.work, index))
+        self.prob[:, y0 : y0 + part.shape[1], x0 : x0 + part.shape[2]] = part
+        self.merged.setdefault(r, set()).add(c)
+        columns = self.grid.counts[1]
+        if len(self.merged[r]) == columns:
+            done_mark(self.work, f"prob_{r:05d}").touch()
+            for column in range(columns):
+                block_file(self.work, (r, column)).unlink(missing_ok=True)
 
 
 def _label_stripe(grid, q, prob, labels, band, claims, instances, margin):

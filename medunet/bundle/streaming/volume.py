@@ -50,6 +50,7 @@ from medunet.bundle.streaming.work import (
 )
 from medunet.data.blocks import BlockSource, open_blocks, read_window
 from medunet.data.writers import write_nifti_slabs
+from medunet.inferers import release_free_memory
 from medunet.inferers.streaming import StreamGrid, predict_block
 from medunet.transforms.checks import CheckImaged
 from medunet.transforms.degenerate import foreground_or_all
@@ -225,6 +226,7 @@ def _resample_pass(source, grid, check, work, block_size, path, progress) -> Map
         index = [slice(None)] * 4
         index[a + 1] = slice(j0, j1)
         volume[tuple(index)] = x.numpy()
+        release_free_memory()
         bar.update(1)
     bar.close()
     done_mark(work, "resampled").touch()
@@ -292,6 +294,7 @@ def _predict_pass(reader, network, inferer, device, axis, block_size, work, prog
                 prob = torch.softmax(logits[0].float(), 0)  # Activationsd, AsDiscreted
                 classes[box] = prob.argmax(0).cpu().numpy().astype(np.uint8)
             mark.touch()
+            release_free_memory()  # the block's freed memory, not kept until the next one
         bar.update(1)
     bar.close()
     done_mark(work, "classes").touch()

@@ -17,7 +17,8 @@ from medunet.data.io import atomic_path
 from medunet.inferers.overlap_tile import default_memory_budget_mb
 
 __all__ = ["STREAM_TILE_MB", "MappedArray", "component", "done_mark", "fingerprint", "load_weights",
-           "open_map", "progress_bar", "save_arrays", "streaming_inferer", "work_dir"]  # fmt: skip
+           "open_map", "progress_bar", "save_arrays", "streaming_inferer", "work_dir",
+           "work_path"]  # fmt: skip
 
 
 def load_weights(network: torch.nn.Module, model: Path) -> None:
@@ -40,8 +41,15 @@ def fingerprint(path: Path, model: Path, settings: dict) -> str:
     return digest.hexdigest()
 
 
+def work_path(out: Path, stem: str) -> Path:
+    """The hidden work folder of input ``stem``'s streamed prediction, beside its outputs."""
+    return out / f".{stem}.stream"
+
+
 def work_dir(out: Path, stem: str, fingerprint: str, resume: bool, overwrite: bool) -> Path:
-    work = out / f".{stem}.stream"
+    """The work folder (:func:`work_path`), made or checked: one of another input, model or
+    settings is refused, an interrupted one is kept only with ``resume``."""
+    work = work_path(out, stem)
     meta = work / "meta.json"
     if work.exists():
         if overwrite:

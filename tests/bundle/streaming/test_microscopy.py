@@ -3,6 +3,9 @@ resumable, as tiled TIFF or OME-Zarr."""
 
 from __future__ import annotations
 
+import signal
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +13,7 @@ import pytest
 import tifffile
 
 import medunet.bundle.streaming.microscopy as streaming
+import medunet.bundle.streaming.tasks as tasks
 from medunet.bundle import StreamOptions, run_inference, run_training
 from medunet.data.sample import sample_paths, write_sample_split
 
@@ -44,10 +48,10 @@ def _canonical(labels: np.ndarray) -> np.ndarray:
     return np.argsort(np.argsort(first))[inverse].reshape(labels.shape)
 
 
-def _compare(a_dir: Path, b_dir: Path) -> None:
-    """The same labels (every pixel, after renumbering) and probabilities within 1e-4."""
+def _compare(a_dir: Path, b_dir: Path, atol: float = 1e-4) -> None:
+    """The same labels (every pixel, after renumbering) and probabilities within ``atol``."""
     pa, pb = (tifffile.imread(d / "x_prob.tif") for d in (a_dir, b_dir))
-    np.testing.assert_allclose(pb, pa, atol=1e-4)
+    np.testing.assert_allclose(pb, pa, atol=atol, rtol=0)
     la, lb = (tifffile.imread(d / "x_labels.tif").astype(np.int64) for d in (a_dir, b_dir))
     assert la.max() >= 30, la.max()  # real objects, not an empty prediction
     np.testing.assert_array_equal(_canonical(lb), _canonical(la))
@@ -107,3 +111,72 @@ def test_streamed_ome_zarr_output(tmp_path, model):
     assert (
         group["0"].shape == (512, 256) and group.attrs["multiscales"][0]["axes"][0]["name"] == "y"
     )
+
+
+def test_a_resumed_run_predicts_only_the_blocks_not_yet_predicted(tmp_path, model, monkeypatch):
+    image = _image(tmp_path / "x.tif")
+    original, calls, interrupt = tasks.BlockTask.__call__, [], {"at": 0}
+
+    def counted(self, index):
+        calls.append(index)
+        if len(calls) == interrupt["at"]:
+            raise KeyboardInterrupt
+        return original(self, index)
+
+    monkeypatch.setattr(tasks.BlockTask, "__call__", counted)
+    options = StreamOptions(block_size=64)
+    run_inference("unet2015_microscopy", [image], tmp_path / "one", model=model, settings=ROI,
+                  progress=False, stream=options)  # fmt: skip
+    blocks, columns = len(calls), 1 + max(c for _, c in calls)
+    assert blocks > 2 * columns + 1, calls
+    calls.clear()
+    interrupt["at"] = 2 * columns + 2  # two stripes and one block of the third are done
+    out = tmp_path / "resumed"
+    with pytest.raises(KeyboardInterrupt):
+        run_inference("unet2015_microscopy", [image], out, model=model, settings=ROI,
+                      progress=False, stream=options)  # fmt: skip
+    calls.clear()
+    interrupt["at"] = 0
+    resumed = StreamOptions(block_size=64, resume=True)
+    run_inference("unet2015_microscopy", [image], out, model=model, settings=ROI,
+                  progress=False, stream=resumed)  # fmt: skip
+    assert len(calls) == blocks - (2 * columns + 1)
+    assert (0, 0) not in calls and (2, 0) not in calls and (2, 1) in calls
+    _compare(tmp_path / "one", out, atol=0.0)
+
+
+def _kill_a_worker_once_blocks_arrive(work: Path, killed: dict) -> None:
+    """SIGKILL one dask worker process (a child of this one) once the first block is in
+    the work folder, recording how many blocks were done then."""
+    import psutil
+
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not list(work.glob("prob_*_*.npy")):
+        time.sleep(0.01)
+    workers = [
+        p for p in psutil.Process().children(recursive=True)
+        if "spawn_main" in " ".join(p.cmdline()) and "resource_tracker" not in " ".join(p.cmdline())
+    ]  # fmt: skip
+    blocks = len(list(work.glob("prob_*_*.npy")))
+    if workers and blocks < 20:  # most of the image's blocks are still to come
+        killed["done"] = blocks
+        workers[0].send_signal(signal.SIGKILL)
+
+
+def test_blocks_on_dask_workers_are_one_process_result_even_when_a_worker_dies(tmp_path, model):
+    pytest.importorskip("distributed")
+    image = _image(tmp_path / "x.tif")
+    options = StreamOptions(block_size=64)
+    run_inference("unet2015_microscopy", [image], tmp_path / "one", model=model, tta="flips",
+                  settings=ROI, progress=False, stream=options)  # fmt: skip
+    out, killed = tmp_path / "two", {}
+    killer = threading.Thread(target=_kill_a_worker_once_blocks_arrive,
+                              args=(out / ".x.stream", killed))  # fmt: skip
+    killer.start()
+    run_inference("unet2015_microscopy", [image], out, model=model, tta="flips", settings=ROI,
+                  progress=False, stream=options, cluster="local:2")  # fmt: skip
+    killer.join()
+    assert killed.get("done", 0) > 0  # killed mid-run
+    assert not list(out.glob(".*"))  # no work folder left
+    assert sorted(p.name for p in out.iterdir()) == ["x_labels.tif", "x_prob.tif"]
+    _compare(tmp_path / "one", out, atol=1e-6)
