@@ -14,8 +14,12 @@ A streamed 2D image is not one task but many: each block is one
 input and writing its probabilities to the work folder, while the client labels the
 stripes as their blocks arrive, with the block-face stitching one process uses (so the same
 labels); a restarted run with ``--resume`` skips the blocks already in the work folder. A
-streamed volume is one task: its slabs run in order in one worker, in that worker's
-bounded memory.
+streamed volume is many tasks too: each slab of the file a task resamples
+(:class:`~medunet.bundle.streaming.volume_tasks.SlabTask`) and each block of whole tiles a
+task predicts (:class:`~medunet.bundle.streaming.volume_tasks.VolumeBlockTask`), into memory
+maps in the work folder (which the workers must see: a local or shared disk), while the
+client computes the whole volume's crop and statistics between the two and writes the
+result.
 
 dask.distributed is an optional extra: ``pip install medunet[distributed]``.
 """

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
@@ -124,9 +125,9 @@ def run_inference(
     size, or too large to predict whole within its memory limit, are streamed block by
     block (:mod:`medunet.bundle.streaming`); the others run through the bundle's workflow.
     ``cluster`` (``local:N``, a scheduler address or file): each input is a task on
-    dask.distributed, and each block of a streamed 2D image (:mod:`medunet.bundle.cluster`),
-    the same files written; ``worker_setup`` runs in each worker first (the command's
-    logging).
+    dask.distributed, and so is each block of a streamed image (and each slab a streamed
+    volume resamples; :mod:`medunet.bundle.cluster`), the same files written;
+    ``worker_setup`` runs in each worker first (the command's logging).
 
     Raises:
         ValueError: missing inputs, files the bundle cannot read, or no trained model (the
@@ -182,34 +183,26 @@ def run_inference(
     out.mkdir(parents=True, exist_ok=True)
     streamed, whole = _split_streamed(datalist, bund, parser, headers, options, bound,
                                       bundle_tile)  # fmt: skip
-    if spec is None:
-        run = stream_volume if bund.kind == "volume" else stream_microscopy
+    # on a cluster, a streamed image's blocks (a volume's slabs and blocks) are tasks and
+    # every other input is one task, run_inference of it alone on a worker
+    run = stream_volume if bund.kind == "volume" else stream_microscopy
+    with nullcontext() if spec is None else cluster_pool(spec, worker_setup) as pool:
+        where = "," if pool is None else f" on {pool.workers} dask worker(s), each"
         for item, block in streamed:
-            logger.info("streaming %s in blocks of %d, %s", item["image"], block,
+            logger.info("streaming %s in blocks of %d%s %s", item["image"], block, where,
                         bound.describe())  # fmt: skip
             run(parser, item["image"], model_path, out, block, options, overwrite=overwrite,
-                progress=progress)  # fmt: skip
-        if whole:
+                progress=progress, pool=pool)  # fmt: skip
+        if whole and pool is None:
             logger.info("predicting %d input(s) with %s and %s, %s", len(whole), bund.name,
                         model_path, bound.describe())  # fmt: skip
             run_workflow(config.files, {**overrides, "datalist": whole}, bund.meta_file,
                          log_policy=log_policy)  # fmt: skip
-        return out
-    # on the cluster: a streamed image's blocks are tasks; every other input is one task,
-    # run_inference of it alone on a worker
-    blocks = [(item, block) for item, block in streamed if bund.kind != "volume"]
-    cases = whole + [item for item, _ in streamed if bund.kind == "volume"]
-    with cluster_pool(spec, worker_setup) as pool:
-        for item, block in blocks:
-            logger.info("streaming %s in blocks of %d on %d dask worker(s), each %s",
-                        item["image"], block, pool.workers, bound.describe())  # fmt: skip
-            stream_microscopy(parser, item["image"], model_path, out, block, options,
-                              overwrite=overwrite, progress=progress, pool=pool)  # fmt: skip
-        if cases:
+        elif whole:
             task_options = {"bundle": str(bund.root), "model": str(model_path), "tta": tta,
                             "device": device, "presets": presets, "settings": list(settings),
                             "log_policy": log_policy, "stream": options}  # fmt: skip
-            _predict_on_cluster(pool, cases, out, overwrite, task_options, progress)
+            _predict_on_cluster(pool, whole, out, overwrite, task_options, progress)
     return out
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -150,3 +152,22 @@ def write_dicom_series(volume: np.ndarray, folder: Path, spacing, origin, direct
             slc.SetMetaData(tag, value)
         writer.SetFileName(str(folder / f"slice{z:03d}.dcm"))
         writer.Execute(slc)
+
+
+def kill_a_worker_once(work: Path, pattern: str, killed: dict, most: int) -> None:
+    """SIGKILL one dask worker process (a child of this one) once the first file matching
+    ``pattern`` is in the work folder ``work``, if fewer than ``most`` are there then (most of
+    the run still to come); records in ``killed["done"]`` how many were."""
+    import psutil
+
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not list(work.glob(pattern)):
+        time.sleep(0.01)
+    workers = [
+        p for p in psutil.Process().children(recursive=True)
+        if "spawn_main" in " ".join(p.cmdline()) and "resource_tracker" not in " ".join(p.cmdline())
+    ]  # fmt: skip
+    done = len(list(work.glob(pattern)))
+    if workers and done < most:
+        killed["done"] = done
+        workers[0].send_signal(signal.SIGKILL)

@@ -3,8 +3,9 @@
 The package: :mod:`.memory` (the bound ``--max-memory`` sets, the tile and block it
 allows), :mod:`.policy` (when and in which blocks to stream), :mod:`.work` (the
 resumable work folder and what both kinds share), :mod:`.tasks` (a 2D block's
-probabilities as a task, run here or on a dask worker), :mod:`.microscopy` and
-:mod:`.volume` (the two pipelines); the writers are :mod:`medunet.data.writers`.
+probabilities as a task, run here or on a dask worker), :mod:`.volume_tasks` (a volume's
+slabs and blocks as tasks), :mod:`.microscopy` and :mod:`.volume` (the two pipelines); the
+writers are :mod:`medunet.data.writers`.
 
 ``medunet infer --block-size N`` (or, by default, any input whose in-memory prediction would
 need more than ``--max-memory``) predicts an image block by block

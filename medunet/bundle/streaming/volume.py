@@ -18,126 +18,54 @@ scan's grid. Streamed, the same transforms run in four passes, each holding one 
 4. each slab of the file takes its classes by the nearest voxel, as the inverse of the
    resampling does, and is written, in order, as one NIfTI with the input's affine.
 
-Every pass is resumable (``--resume``): a finished pass, and each predicted block, leaves a
-mark in the work folder.
+The slabs of pass 1 and the blocks of pass 3 are tasks (:mod:`.volume_tasks`): they run here
+one after another, or on dask workers (``--cluster``) while this process waits for them.
+Every pass is resumable (``--resume``): a finished pass, each resampled slab and each
+predicted block leave a mark in the work folder.
 """
 
 from __future__ import annotations
 
 import logging
 import shutil
-from dataclasses import dataclass
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-import torch
 from monai.bundle import ConfigParser
-from monai.data import MetaTensor
 from monai.transforms import CropForegroundd
 from monai.transforms.utils import generate_spatial_bounding_box
 
 from medunet.bundle.streaming.policy import StreamOptions
+from medunet.bundle.streaming.tasks import SerialPool
+from medunet.bundle.streaming.volume_tasks import (
+    CroppedSource,
+    SlabTask,
+    VolumeBlockTask,
+    VolumeGrid,
+    block_mark,
+    release_volume,
+)
 from medunet.bundle.streaming.work import (
     MappedArray,
     component,
     done_mark,
     fingerprint,
-    load_weights,
     open_map,
     progress_bar,
     streaming_inferer,
     work_dir,
 )
-from medunet.data.blocks import BlockSource, open_blocks, read_window
+from medunet.data.blocks import open_blocks
 from medunet.data.writers import write_nifti_slabs
-from medunet.inferers import release_free_memory
-from medunet.inferers.streaming import StreamGrid, predict_block
-from medunet.transforms.checks import CheckImaged
 from medunet.transforms.degenerate import foreground_or_all
 from medunet.transforms.intensity import CHUNK, ModalityNormalized
-from medunet.transforms.resample import (
-    ResampleToSpacingd,
-    nearest_indices,
-    resample,
-    resampled_size,
-    source_span,
-)
+from medunet.transforms.resample import ResampleToSpacingd, nearest_indices
 from medunet.transforms.save import output_stem
 
 __all__ = ["VolumeGrid", "stream_volume"]
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class VolumeGrid:
-    """Where the file's voxels go: RAS orientation, then the training spacing.
-
-    Attributes:
-        ornt: nibabel's orientation of the file's axes (``io_orientation``): file axis ``k``
-            is RAS axis ``ornt[k, 0]``, reversed where ``ornt[k, 1]`` is -1.
-        ras_shape: the file's shape turned to RAS.
-        scales: input voxels per resampled voxel on each RAS axis.
-        shape: the resampled shape.
-    """
-
-    ornt: np.ndarray
-    ras_shape: tuple[int, ...]
-    scales: tuple[float, ...]
-    shape: tuple[int, ...]
-
-    @classmethod
-    def create(cls, source: BlockSource, resample: ResampleToSpacingd) -> VolumeGrid:
-        import nibabel as nib
-
-        ornt = nib.orientations.io_orientation(source.affine)
-        ras = nib.orientations.ornt_transform(ornt, nib.orientations.axcodes2ornt("RAS"))
-        ras_affine = source.affine @ nib.orientations.inv_ornt_aff(ras, source.shape)
-        ras_shape = [0, 0, 0]
-        for k, n in enumerate(source.shape):
-            ras_shape[int(ornt[k, 0])] = int(n)
-        scales = resample.resampler.scales(ras_affine, 3)
-        shape = tuple(resampled_size(n, s) for n, s in zip(ras_shape, scales, strict=True))
-        return cls(ornt, tuple(ras_shape), tuple(scales), shape)
-
-    @property
-    def axis(self) -> int:
-        """The RAS axis of the file's last axis (the one slabs are cut along)."""
-        return int(self.ornt[2, 0])
-
-    def ras_range(self, lo: int, hi: int) -> tuple[int, int]:
-        """The file's slices ``[lo, hi)`` as a range of RAS :attr:`axis` (or back)."""
-        if self.ornt[2, 1] < 0:
-            n = self.ras_shape[self.axis]
-            return n - hi, n - lo
-        return lo, hi
-
-    def to_ras(self, slab: torch.Tensor) -> torch.Tensor:
-        """A channel-first slab of the file, turned to RAS (``Orientationd``'s flips and
-        transposition)."""
-        x = slab.as_tensor() if isinstance(slab, MetaTensor) else torch.as_tensor(slab)
-        flips = [k + 1 for k in range(3) if self.ornt[k, 1] < 0]
-        x = x.flip(flips) if flips else x
-        return x.permute(0, *(int(a) + 1 for a in np.argsort(self.ornt[:, 0])))
-
-    def from_ras(self, slab: np.ndarray) -> np.ndarray:
-        """A RAS slab ``(X, Y, Z)`` turned back to the file's axes."""
-        x = np.transpose(slab, [int(self.ornt[k, 0]) for k in range(3)])
-        flips = [k for k in range(3) if self.ornt[k, 1] < 0]
-        return np.flip(x, flips) if flips else x
-
-
-class _CroppedSource:
-    """The cropped resampled volume, normalised, read by windows (for :func:`read_window`)."""
-
-    def __init__(self, volume: MappedArray, normalise, stats) -> None:
-        self.volume, self.normalise, self.stats = volume, normalise, stats
-        self.shape = tuple(volume.shape[1:])
-
-    def read(self, start, stop) -> np.ndarray:
-        box = tuple(slice(int(a), int(b)) for a, b in zip(start, stop, strict=True))
-        x = torch.from_numpy(self.volume[(slice(None), *box)].astype(np.float32, copy=False))
-        return self.normalise.apply(x, self.stats).numpy()
 
 
 def stream_volume(
@@ -149,23 +77,27 @@ def stream_volume(
     options: StreamOptions,
     overwrite: bool = False,
     progress: bool = True,
+    pool=None,
 ) -> list[Path]:
     """Predict one NIfTI volume streamed in slabs of about ``block_size`` slices; returns
-    the written segmentation, the one the whole-volume path writes."""
+    the written segmentation, the one the whole-volume path writes.
+
+    The slabs of pass 1 and the blocks of pass 3 are tasks (:mod:`.volume_tasks`) run by
+    ``pool``: one after another here (:class:`~.tasks.SerialPool`, the default) or on dask
+    workers (:class:`~medunet.bundle.cluster.ClusterPool`); this process computes what needs
+    the whole volume (pass 2) and writes the result (pass 4), so the result is the same.
+    """
     path = Path(path)
     source = open_blocks(path)
     stem = output_stem(str(path))
     final = out / f"{stem}_seg.nii.gz"
     if final.exists() and not overwrite:
         raise FileExistsError(f"{final} exists; pass --overwrite to replace it.")
-    check = component(parser, "preprocessing_transforms", CheckImaged)
     resample = component(parser, "preprocessing_transforms", ResampleToSpacingd)
     crop = component(parser, "preprocessing_transforms", CropForegroundd).cropper
     normalise = component(parser, "preprocessing_transforms", ModalityNormalized).transform
     _check_crop(crop, path)
     device = parser.get_parsed_content("device")
-    network = parser.get_parsed_content("network_def").to(device)
-    load_weights(network, model)
     inferer = streaming_inferer(parser, device)
     grid = VolumeGrid.create(source, resample)
     settings = {
@@ -175,13 +107,18 @@ def stream_volume(
                                              normalise.percentiles],
     }  # fmt: skip
     work = work_dir(out, stem, fingerprint(path, model, settings), options.resume, overwrite)
-    resampled = _resample_pass(source, grid, check, work, block_size, path, progress)
-    box = _foreground_box(resampled, crop)
-    cropped = resampled.cropped(box)
-    stats = normalise.statistics(cropped)
-    reader = _CroppedSource(cropped, normalise, stats)
-    classes = _predict_pass(reader, network, inferer, device, grid.axis, block_size, work,
-                            progress)  # fmt: skip
+    pool = pool or SerialPool()
+    config = parser.get()
+    slabs = SlabTask(config, str(path), str(work), grid, block_size)
+    try:
+        resampled = _resample_pass(slabs, source.channels, pool, progress)
+        box = _foreground_box(resampled, crop)
+        stats = normalise.statistics(resampled.cropped(box))
+        blocks = VolumeBlockTask(config, str(model.resolve()), str(work), tuple(box), stats,
+                                 (), blank=False)  # fmt: skip
+        classes = _predict_pass(blocks, grid.axis, block_size, pool, progress)
+    finally:
+        release_volume()  # this process's network and reader, until the next volume
     slabs = (
         _file_slab(classes, box, grid, z0, min(z0 + block_size, source.shape[2]))
         for z0 in range(0, source.shape[2], block_size)
@@ -206,27 +143,20 @@ def _check_crop(crop, path: Path) -> None:
         )
 
 
-def _resample_pass(source, grid, check, work, block_size, path, progress) -> MappedArray:
-    """Pass 1: the file checked, turned to RAS and resampled, ``(C, *grid.shape)``."""
+def _resample_pass(task: SlabTask, channels: int, pool, progress: bool) -> MappedArray:
+    """Pass 1: the file checked, turned to RAS and resampled, ``(C, *grid.shape)``, one
+    slab a task."""
+    work, grid = Path(task.work), task.grid
     done = done_mark(work, "resampled").is_file()
-    volume = open_map(work, "resampled", np.float32, (source.channels, *grid.shape), not done)
+    fresh = not (work / "resampled.npy").is_file()
+    volume = open_map(work, "resampled", np.float32, (channels, *grid.shape), fresh)
     if done:
         return volume
-    a = grid.axis
-    starts = range(0, grid.shape[a], block_size)
+    starts = list(grid.slabs(task.block))
+    pending = [j0 for j0 in starts if not done_mark(work, f"slab_{j0:05d}").is_file()]
     bar = progress_bar(len(starts), progress, "slab")
-    for j0 in starts:
-        j1 = min(j0 + block_size, grid.shape[a])
-        lo, hi = source_span(j0, j1, grid.scales[a], grid.ras_shape[a], "bilinear")
-        f_lo, f_hi = grid.ras_range(lo, hi)
-        raw = source.read([0, 0, f_lo], [*source.shape[:2], f_hi]).astype(np.float32)
-        image = MetaTensor(torch.from_numpy(raw), meta={"filename_or_obj": str(path)})
-        x = grid.to_ras(check({"image": image})["image"])
-        x = resample(x, grid.scales, grid.shape, "bilinear", (a, grid.ras_shape[a], j0, j1, lo))
-        index = [slice(None)] * 4
-        index[a + 1] = slice(j0, j1)
-        volume[tuple(index)] = x.numpy()
-        release_free_memory()
+    bar.update(len(starts) - len(pending))
+    for _ in pool.imap_unordered(task, pending):
         bar.update(1)
     bar.close()
     done_mark(work, "resampled").touch()
@@ -256,7 +186,7 @@ def _foreground_box(volume: MappedArray, crop) -> list[tuple[int, int]]:
     return box
 
 
-def _is_blank(reader: _CroppedSource) -> bool:
+def _is_blank(reader: CroppedSource) -> bool:
     """Whether the normalised cropped volume has no contrast (``is_blank``)."""
     lo, hi = np.inf, -np.inf
     n = reader.shape[-1]
@@ -266,35 +196,25 @@ def _is_blank(reader: _CroppedSource) -> bool:
     return lo == hi
 
 
-def _predict_pass(reader, network, inferer, device, axis, block_size, work, progress):
-    """Pass 3: the classes of the cropped volume, one block of whole tiles at a time."""
+def _predict_pass(task: VolumeBlockTask, axis: int, block_size: int, pool, progress: bool):
+    """Pass 3: the classes of the cropped volume, one block of whole tiles a task."""
+    work = Path(task.work)
     done = done_mark(work, "classes").is_file()
     fresh = not (work / "classes.npy").is_file()
-    classes = open_map(work, "classes", np.uint8, reader.shape, fresh)
+    shape = tuple(b - a for a, b in task.box)
+    classes = open_map(work, "classes", np.uint8, shape, fresh)
     if done:
         return classes
-    sizes = list(reader.shape)
+    sizes = list(shape)
     sizes[axis] = block_size
-    grid = StreamGrid.create(inferer, network, reader.shape, sizes)
-    blank = _is_blank(reader)
-
-    def read(w_start, w_size) -> torch.Tensor:
-        return torch.from_numpy(read_window(reader, w_start, w_size))[None].to(device)
-
-    bar = progress_bar(len(grid), progress, "block")
-    for index, start, stop in grid.blocks():
-        mark = done_mark(work, f"block_{'_'.join(map(str, index))}")
-        box = tuple(slice(a, b) for a, b in zip(start, stop, strict=True))
-        if not mark.is_file():
-            if blank:  # no contrast: background, as BlankImageBackgroundd makes it
-                classes[box] = 0
-            else:
-                with torch.no_grad():
-                    logits = predict_block(inferer, network, grid, read, start, stop)
-                prob = torch.softmax(logits[0].float(), 0)  # Activationsd, AsDiscreted
-                classes[box] = prob.argmax(0).cpu().numpy().astype(np.uint8)
-            mark.touch()
-            release_free_memory()  # the block's freed memory, not kept until the next one
+    task = replace(task, block=tuple(sizes))
+    _, _, _, reader, grid = task.predictor()  # this process's: the blocks to make
+    task = replace(task, blank=_is_blank(reader))
+    indices = [index for index, _, _ in grid.blocks()]
+    pending = [i for i in indices if not done_mark(work, block_mark(i)).is_file()]
+    bar = progress_bar(len(indices), progress, "block")
+    bar.update(len(indices) - len(pending))
+    for _ in pool.imap_unordered(task, pending):
         bar.update(1)
     bar.close()
     done_mark(work, "classes").touch()

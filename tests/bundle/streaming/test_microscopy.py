@@ -3,14 +3,13 @@ resumable, as tiled TIFF or OME-Zarr."""
 
 from __future__ import annotations
 
-import signal
 import threading
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 import tifffile
+from bundle_helpers import kill_a_worker_once
 
 import medunet.bundle.streaming.microscopy as streaming
 import medunet.bundle.streaming.tasks as tasks
@@ -145,24 +144,6 @@ def test_a_resumed_run_predicts_only_the_blocks_not_yet_predicted(tmp_path, mode
     _compare(tmp_path / "one", out, atol=0.0)
 
 
-def _kill_a_worker_once_blocks_arrive(work: Path, killed: dict) -> None:
-    """SIGKILL one dask worker process (a child of this one) once the first block is in
-    the work folder, recording how many blocks were done then."""
-    import psutil
-
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and not list(work.glob("prob_*_*.npy")):
-        time.sleep(0.01)
-    workers = [
-        p for p in psutil.Process().children(recursive=True)
-        if "spawn_main" in " ".join(p.cmdline()) and "resource_tracker" not in " ".join(p.cmdline())
-    ]  # fmt: skip
-    blocks = len(list(work.glob("prob_*_*.npy")))
-    if workers and blocks < 20:  # most of the image's blocks are still to come
-        killed["done"] = blocks
-        workers[0].send_signal(signal.SIGKILL)
-
-
 def test_blocks_on_dask_workers_are_one_process_result_even_when_a_worker_dies(tmp_path, model):
     pytest.importorskip("distributed")
     image = _image(tmp_path / "x.tif")
@@ -170,8 +151,8 @@ def test_blocks_on_dask_workers_are_one_process_result_even_when_a_worker_dies(t
     run_inference("unet2015_microscopy", [image], tmp_path / "one", model=model, tta="flips",
                   settings=ROI, progress=False, stream=options)  # fmt: skip
     out, killed = tmp_path / "two", {}
-    killer = threading.Thread(target=_kill_a_worker_once_blocks_arrive,
-                              args=(out / ".x.stream", killed))  # fmt: skip
+    killer = threading.Thread(target=kill_a_worker_once,
+                              args=(out / ".x.stream", "prob_*_*.npy", killed, 20))  # fmt: skip
     killer.start()
     run_inference("unet2015_microscopy", [image], out, model=model, tta="flips", settings=ROI,
                   progress=False, stream=options, cluster="local:2")  # fmt: skip

@@ -3,14 +3,15 @@ voxel, on the input's own grid (reoriented, resampled, cropped, normalised alike
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import nibabel as nib
 import numpy as np
 import pytest
-from bundle_helpers import blocks_volume
+from bundle_helpers import blocks_volume, kill_a_worker_once
 
-import medunet.bundle.streaming.volume as streaming
+import medunet.bundle.streaming.volume_tasks as streaming
 from medunet.bundle import StreamOptions, run_inference, run_training
 
 pytestmark = pytest.mark.slow
@@ -96,4 +97,25 @@ def test_streamed_volume_resumes_after_an_interruption(tmp_path, model, monkeypa
     np.testing.assert_array_equal(
         np.asarray(nib.load(out / "x_seg.nii.gz").dataobj),
         np.asarray(nib.load(tmp_path / "whole" / "x_seg.nii.gz").dataobj),
+    )
+
+
+def test_a_volume_on_dask_workers_is_one_process_result_when_a_worker_dies(tmp_path, model):
+    pytest.importorskip("distributed")
+    scan = _scan(tmp_path / "x.nii.gz", LPS)
+    options = StreamOptions(block_size=3)  # 10 slabs, then the blocks
+    run_inference("unet2015_ct_mri", [scan], tmp_path / "one", model=model, progress=False,
+                  stream=options)  # fmt: skip
+    out, killed = tmp_path / "two", {}
+    killer = threading.Thread(target=kill_a_worker_once,
+                              args=(out / ".x.stream", "*.done", killed, 6))  # fmt: skip
+    killer.start()
+    run_inference("unet2015_ct_mri", [scan], out, model=model, progress=False, stream=options,
+                  cluster="local:2")  # fmt: skip
+    killer.join()
+    assert killed.get("done", 0) > 0  # killed mid-run
+    assert sorted(p.name for p in out.iterdir()) == ["x_seg.nii.gz"]  # no work folder left
+    np.testing.assert_array_equal(
+        np.asarray(nib.load(out / "x_seg.nii.gz").dataobj),
+        np.asarray(nib.load(tmp_path / "one" / "x_seg.nii.gz").dataobj),
     )
