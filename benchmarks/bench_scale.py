@@ -28,9 +28,16 @@ The model is a short ``quick_cpu_ct_mri`` training on the left hemisphere (the f
 about time and memory, not quality; ``--model`` gives another).
 
     python benchmarks/bench_scale.py [--slide 16384] [--cases 8] [--model M]
-        [--no-slide] [--no-cohort]
+        [--no-slide] [--no-volume] [--volume-memory 2] [--no-cohort]
+
+**The volume** (the MNI152 T1 tiled to 512 x 512 x 700, as in ``bench_large_image.py``) is
+streamed with ``--max-memory 2`` by one process, ``local:1`` and ``local:2`` (its slabs and
+blocks are tasks, the client crops, normalises and writes), each process sampled as for the
+slide, the segmentations compared voxel for voxel, and a cost model ``rest + tasks / N``
+from local:1 checked against local:2.
 
 Results: ``benchmarks/results/scale_slide.json`` and ``.md`` (the slide),
+``benchmarks/results/scale_volume.json`` and ``.md`` (the volume),
 ``benchmarks/results/scale.json`` and ``.md`` (the cohort).
 """
 
@@ -54,7 +61,13 @@ SHARED = ROOT.parent / "shared" / "data"
 MEDUNET = [sys.executable, "-m", "medunet"]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_large_image import measured, tiled_sample, train_models  # noqa: E402
+from bench_large_image import (  # noqa: E402
+    VOLUME_SHAPE,
+    measured,
+    tiled_sample,
+    train_models,
+    volume_file,
+)
 
 
 def cohort(folder: Path, cases: int) -> Path:
@@ -276,6 +289,80 @@ def slide_lines(slide: dict, machine: str) -> list[str]:
     return lines
 
 
+def volume_phases(log: Path) -> tuple[int, float, int, float]:
+    """``(slabs, seconds, blocks, seconds)`` of the last run's two task passes."""
+    text = log.read_text().split("\n$ ")[-1]
+    slabs = re.findall(r"resampled (\d+) slabs in ([\d.]+) s", text)[-1]
+    blocks = re.findall(r"predicted (\d+) blocks in ([\d.]+) s", text)[-1]
+    return int(slabs[0]), float(slabs[1]), int(blocks[0]), float(blocks[1])
+
+
+def volume_runs(work: Path, log: Path, bound: float) -> dict:
+    """The 512 x 512 x 700 volume of ``bench_large_image.py`` streamed with ``--max-memory
+    bound`` (each process's) by one process, ``local:1`` and ``local:2`` (its slabs and blocks
+    are tasks); per-process peak memory, the segmentations compared voxel for voxel, and the
+    cost model ``rest + task seconds / N`` from local:1, checked against local:2."""
+    import nibabel as nib
+
+    _, model = train_models(work / "models", log)
+    path = volume_file(work)
+    runs = {"one process": [], "local:1": ["--cluster", "local:1"],
+            "local:2": ["--cluster", "local:2"]}  # fmt: skip
+    rows, first = [], None
+    for name, extra in runs.items():
+        out = work / ("volume_" + re.sub(r"[^a-z0-9]+", "_", name).strip("_"))
+        cmd = [*MEDUNET, "infer", "unet2015_ct_mri", path, "--model", model, "--output", out,
+               "--overwrite", "--no-progress", "--max-memory", str(bound), *extra]  # fmt: skip
+        row = {"run": name, **sampled(cmd, log), "max_memory_gb": bound}
+        row["slabs"], row["slab_seconds"], row["blocks"], row["block_seconds"] = volume_phases(log)
+        seg = np.asarray(nib.load(out / "volume_seg.nii.gz").dataobj)
+        assert seg.shape == VOLUME_SHAPE, seg.shape
+        if first is None:
+            first = seg
+        row["identical"] = bool(np.array_equal(seg, first))
+        print(json.dumps(row), flush=True)
+        rows.append(row)
+    by = {r["run"]: r for r in rows}
+    one = by["local:1"]
+    tasks = one["slab_seconds"] + one["block_seconds"]
+    rest = one["seconds"] - tasks
+    predicted = {f"local:{k}": rest + tasks / k for k in (1, 2, 4, 8)}
+    ratio = by["local:2"]["seconds"] / predicted["local:2"]
+    return {"shape": list(VOLUME_SHAPE), "voxels": int(np.prod(VOLUME_SHAPE)), "rows": rows,
+            "cost_model": {"task_s": tasks, "rest_s": rest}, "predicted_seconds": predicted,
+            "local:2 measured / predicted": ratio}  # fmt: skip
+
+
+def volume_lines(volume: dict, machine: str) -> list[str]:
+    cost = volume["cost_model"]
+    lines = [
+        f"# A {'x'.join(map(str, volume['shape']))} volume on dask.distributed ({machine}, one "
+        "run each)",
+        "",
+        "| run | seconds | ns per voxel | client peak RSS (GB) | worker peak RSS (GB) | "
+        "--max-memory (each process) | slabs, s | blocks, s | identical |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for r in volume["rows"]:
+        workers = ", ".join(f"{w:.2f}" for w in r["worker_gb"]) or "-"
+        lines.append(
+            f"| {r['run']} | {r['seconds']:.0f} | {1e9 * r['seconds'] / volume['voxels']:.0f} | "
+            f"{r['client_gb']:.2f} | {workers} | {r['max_memory_gb']:g} GB | "
+            f"{r['slabs']}, {r['slab_seconds']:.0f} | {r['blocks']}, {r['block_seconds']:.0f} | "
+            f"{r['identical']} |"
+        )
+    lines += [
+        "",
+        f"cost model (from local:1): {cost['task_s']:.0f} s of slab and block tasks on one "
+        f"worker thread, {cost['rest_s']:.0f} s for the rest (start-up, the crop and "
+        "statistics, writing); predicted "
+        + ", ".join(f"{k} {v:.0f} s" for k, v in volume["predicted_seconds"].items())
+        + f"; local:2 measured / predicted: {volume['local:2 measured / predicted']:.2f}",
+        "",
+    ]
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--slide", type=int, default=16384, help="the slide's edge (pixels)")
@@ -287,6 +374,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--no-slide", action="store_true")
     parser.add_argument("--no-cohort", action="store_true")
+    parser.add_argument("--no-volume", action="store_true")
+    parser.add_argument("--volume-memory", type=float, default=2.0, help="the volume's bound")
     parser.add_argument("--cases", type=int, default=8)
     parser.add_argument("--model", type=Path, default=None)
     parser.add_argument("--train-seconds", type=float, default=120.0)
@@ -305,6 +394,13 @@ def main(argv: list[str] | None = None) -> int:
         (args.results / "scale_slide.json").write_text(json.dumps(slide, indent=2) + "\n")
         (args.results / "scale_slide.md").write_text("\n".join(slide_lines(slide, machine)))
         if not all(r.get("one_to_one_objects", True) for r in slide["rows"]):
+            return 1
+    if not args.no_volume and (SHARED / "mni152" / "t1.nii.gz").is_file():
+        volume = volume_runs(work, log, args.volume_memory)
+        volume.update(machine=machine, date=time.strftime("%Y-%m-%d"))
+        (args.results / "scale_volume.json").write_text(json.dumps(volume, indent=2) + "\n")
+        (args.results / "scale_volume.md").write_text("\n".join(volume_lines(volume, machine)))
+        if not all(r["identical"] for r in volume["rows"]):
             return 1
     if args.no_cohort:
         return 0

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -56,7 +57,6 @@ from medunet.bundle.streaming.work import (
     streaming_inferer,
     work_dir,
 )
-from medunet.data.blocks import open_blocks
 from medunet.data.writers import write_nifti_slabs
 from medunet.transforms.degenerate import foreground_or_all
 from medunet.transforms.intensity import CHUNK, ModalityNormalized
@@ -88,7 +88,6 @@ def stream_volume(
     the whole volume (pass 2) and writes the result (pass 4), so the result is the same.
     """
     path = Path(path)
-    source = open_blocks(path)
     stem = output_stem(str(path))
     final = out / f"{stem}_seg.nii.gz"
     if final.exists() and not overwrite:
@@ -99,7 +98,6 @@ def stream_volume(
     _check_crop(crop, path)
     device = parser.get_parsed_content("device")
     inferer = streaming_inferer(parser, device)
-    grid = VolumeGrid.create(source, resample)
     settings = {
         "block": block_size, "target": resample.resampler.pixdim, "tta": inferer.tta,
         "tile": inferer.memory_budget_mb,
@@ -109,9 +107,10 @@ def stream_volume(
     work = work_dir(out, stem, fingerprint(path, model, settings), options.resume, overwrite)
     pool = pool or SerialPool()
     config = parser.get()
-    slabs = SlabTask(config, str(path), str(work), grid, block_size)
+    slabs = SlabTask(config, str(path), str(work), block_size)
     try:
-        resampled = _resample_pass(slabs, source.channels, pool, progress)
+        _, source, grid = slabs.parts()  # this process's: the file's grid
+        resampled = _resample_pass(slabs, source.channels, grid, pool, progress)
         box = _foreground_box(resampled, crop)
         stats = normalise.statistics(resampled.cropped(box))
         blocks = VolumeBlockTask(config, str(model.resolve()), str(work), tuple(box), stats,
@@ -143,10 +142,11 @@ def _check_crop(crop, path: Path) -> None:
         )
 
 
-def _resample_pass(task: SlabTask, channels: int, pool, progress: bool) -> MappedArray:
+def _resample_pass(task: SlabTask, channels: int, grid: VolumeGrid, pool, progress: bool
+                   ) -> MappedArray:  # fmt: skip
     """Pass 1: the file checked, turned to RAS and resampled, ``(C, *grid.shape)``, one
     slab a task."""
-    work, grid = Path(task.work), task.grid
+    work = Path(task.work)
     done = done_mark(work, "resampled").is_file()
     fresh = not (work / "resampled.npy").is_file()
     volume = open_map(work, "resampled", np.float32, (channels, *grid.shape), fresh)
@@ -156,9 +156,12 @@ def _resample_pass(task: SlabTask, channels: int, pool, progress: bool) -> Mappe
     pending = [j0 for j0 in starts if not done_mark(work, f"slab_{j0:05d}").is_file()]
     bar = progress_bar(len(starts), progress, "slab")
     bar.update(len(starts) - len(pending))
+    start_time = time.perf_counter()
     for _ in pool.imap_unordered(task, pending):
         bar.update(1)
     bar.close()
+    logger.info("%s: resampled %d slabs in %.1f s", Path(task.image).name, len(pending),
+                time.perf_counter() - start_time)  # fmt: skip
     done_mark(work, "resampled").touch()
     return volume
 
@@ -214,9 +217,11 @@ def _predict_pass(task: VolumeBlockTask, axis: int, block_size: int, pool, progr
     pending = [i for i in indices if not done_mark(work, block_mark(i)).is_file()]
     bar = progress_bar(len(indices), progress, "block")
     bar.update(len(indices) - len(pending))
+    start_time = time.perf_counter()
     for _ in pool.imap_unordered(task, pending):
         bar.update(1)
     bar.close()
+    logger.info("predicted %d blocks in %.1f s", len(pending), time.perf_counter() - start_time)
     done_mark(work, "classes").touch()
     return classes
 

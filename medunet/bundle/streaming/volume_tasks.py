@@ -147,20 +147,23 @@ class SlabTask:
         config: the bundle's merged inference config, overrides applied (``parser.get()``).
         image: the NIfTI file.
         work: the work folder.
-        grid: where the file's voxels go.
         block: the slab's thickness (resampled slices).
     """
 
     config: dict
     image: str
     work: str
-    grid: VolumeGrid
     block: int
+
+    def parts(self) -> tuple[CheckImaged, BlockSource, VolumeGrid]:
+        """This process's check, input and grid of the volume (built once: the file's header
+        is read once in each process)."""
+        return _slab_parts(self)
 
     def __call__(self, j0: int) -> int:
         """Write the slab and its mark; returns ``j0``."""
-        check, source = _slab_parts(self)
-        grid, a = self.grid, self.grid.axis
+        check, source, grid = self.parts()
+        a = grid.axis
         j1 = min(j0 + self.block, grid.shape[a])
         lo, hi = source_span(j0, j1, grid.scales[a], grid.ras_shape[a], "bilinear")
         f_lo, f_hi = grid.ras_range(lo, hi)
@@ -241,12 +244,15 @@ def _cached(key: tuple, build):
     return _LOADED[key]
 
 
-def _slab_parts(task: SlabTask) -> tuple[CheckImaged, BlockSource]:
+def _slab_parts(task: SlabTask) -> tuple[CheckImaged, BlockSource, VolumeGrid]:
     def build():
         parser = ConfigParser(copy.deepcopy(task.config))
-        return component(parser, "preprocessing_transforms", CheckImaged), open_blocks(task.image)
+        check = component(parser, "preprocessing_transforms", CheckImaged)
+        resample = component(parser, "preprocessing_transforms", ResampleToSpacingd)
+        source = open_blocks(task.image)
+        return check, source, VolumeGrid.create(source, resample)
 
-    return _cached(("slab", task.work, task.image, task.grid.shape), build)
+    return _cached(("slab", task.work, task.image, task.block), build)
 
 
 def _block_parts(task: VolumeBlockTask):
