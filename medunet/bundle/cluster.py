@@ -103,6 +103,14 @@ def _client(spec: ClusterSpec) -> Iterator[Any]:
         yield client
 
 
+def _imported_resident_bytes() -> int:
+    """This worker's resident memory once it has imported what a task runs."""
+    import medunet.bundle.streaming.tasks  # noqa: F401  (torch, MONAI, the inferers)
+    from medunet.bundle.streaming.memory import resident_bytes
+
+    return resident_bytes()
+
+
 def _setup_plugin(setup: Callable[[], Any]):
     from distributed import WorkerPlugin
 
@@ -123,6 +131,11 @@ class ClusterPool:
     @property
     def workers(self) -> int:
         return len(self.client.scheduler_info().get("workers", {}))
+
+    def resident_bytes(self) -> int:
+        """The largest resident memory of the workers once each has imported what a task
+        runs (PyTorch, MONAI, medunet): the base of each worker's memory bound."""
+        return max(self.client.run(_imported_resident_bytes).values(), default=0)
 
     def imap_unordered(
         self, fn: Callable[[Any], Any], items: Iterable[Any], keep_going: bool = False

@@ -171,22 +171,25 @@ def run_inference(
     shared = spec is not None and options.max_memory_gb is None and spec.workers > 0
     if spec is not None:  # the bound is each worker's: that is where the tiles run
         options = _per_worker(options, spec)
-    bound = _memory_bound(parser, options, model_path, bund, datalist, headers, bundle_tile)
-    if shared:
-        bound = replace(bound, source=f"the default, shared by {spec.workers} local workers")
-    tile_mb = bound.tile_memory_mb(bundle_tile)
-    if tile_mb != bundle_tile:  # the tile the bound allows, streamed and whole alike
-        logger.info("tiles of at most %.0f MiB of activations, within the bound", tile_mb)
-        overrides["tile_memory_mb"] = parser["tile_memory_mb"] = tile_mb
+    limits = (parser, options, model_path, bund, datalist, headers, bundle_tile)
+    bound = _memory_bound(*limits)  # a bound too small: an error before any output or worker
     if spec is not None:
         _refuse_existing(datalist, out, overwrite)  # before any task starts
     out.mkdir(parents=True, exist_ok=True)
-    streamed, whole = _split_streamed(datalist, bund, parser, headers, options, bound,
-                                      bundle_tile)  # fmt: skip
     # on a cluster, a streamed image's blocks (a volume's slabs and blocks) are tasks and
     # every other input is one task, run_inference of it alone on a worker
     run = stream_volume if bund.kind == "volume" else stream_microscopy
     with nullcontext() if spec is None else cluster_pool(spec, worker_setup) as pool:
+        if pool is not None:  # the bound's base is a worker's (dask's own memory with it)
+            bound = _memory_bound(*limits, resident=pool.resident_bytes())
+        if shared:
+            bound = replace(bound, source=f"the default, shared by {spec.workers} local workers")
+        tile_mb = bound.tile_memory_mb(bundle_tile)
+        if tile_mb != bundle_tile:  # the tile the bound allows, streamed and whole alike
+            logger.info("tiles of at most %.0f MiB of activations, within the bound", tile_mb)
+            overrides["tile_memory_mb"] = parser["tile_memory_mb"] = tile_mb
+        streamed, whole = _split_streamed(datalist, bund, parser, headers, options, bound,
+                                          bundle_tile)  # fmt: skip
         where = "," if pool is None else f" on {pool.workers} dask worker(s), each"
         for item, block in streamed:
             logger.info("streaming %s in blocks of %d%s %s", item["image"], block, where,
@@ -206,11 +209,13 @@ def run_inference(
     return out
 
 
-def _memory_bound(parser, options, model, bundle, datalist, headers, tile) -> MemoryBound:
+def _memory_bound(parser, options, model, bundle, datalist, headers, tile,
+                  resident: int | None = None) -> MemoryBound:  # fmt: skip
     """The bound of ``options.max_memory_gb``, checked against the largest input:
-    a bound that cannot hold one tile is an error before anything is written."""
+    a bound that cannot hold one tile is an error before anything is written. ``resident``:
+    what the predicting process holds (default: this process)."""
     device = torch.device(parser.get_parsed_content("device"))
-    bound = MemoryBound.resolve(options.max_memory_gb, model, cpu=device.type == "cpu")
+    bound = MemoryBound.resolve(options.max_memory_gb, model, device.type == "cpu", resident)
     dims = spatial_dims_of(bundle, parser)
     shapes = [h.shape for h in headers.values() if h is not None and len(h.shape) == 3]
     pixels = max((slice_pixels(shape) for shape in shapes), default=1)

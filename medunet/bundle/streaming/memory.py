@@ -125,12 +125,18 @@ class MemoryBound:
 
     @classmethod
     def resolve(
-        cls, max_memory_gb: float | None, model: Path | None = None, cpu: bool = True
+        cls,
+        max_memory_gb: float | None,
+        model: Path | None = None,
+        cpu: bool = True,
+        resident: int | None = None,
     ) -> MemoryBound:
         """The bound of ``--max-memory`` (``None``: :data:`DEFAULT_SHARE` of the memory
-        available now, at least 1 GB), with what the process already holds and ``model``'s
+        available now, at least 1 GB), with what the predicting process already holds
+        (``resident``; default: this process's :func:`resident_bytes`) and ``model``'s
         weights as its base."""
-        base = resident_bytes() + (model.stat().st_size if model and model.is_file() else 0)
+        resident = resident_bytes() if resident is None else int(resident)
+        base = resident + (model.stat().st_size if model and model.is_file() else 0)
         if max_memory_gb is not None:
             return cls(int(max_memory_gb * GB), base, cpu)
         available = available_memory_bytes()
