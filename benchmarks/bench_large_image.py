@@ -52,18 +52,37 @@ MEDUNET = [sys.executable, "-m", "medunet"]
 VOLUME_SHAPE = (512, 512, 700)
 
 
+#: runs the command in a process forked from itself and writes its peak RSS (KiB) and exit
+#: code: a process started by this one (vfork and exec) would report at least this
+#: process's own peak, the kernel carrying it over at exec
+LAUNCHER = """
+import os, sys
+pid = os.fork()
+if pid == 0:
+    os.execvp(sys.argv[2], sys.argv[2:])
+_, status, usage = os.wait4(pid, 0)
+code = os.waitstatus_to_exitcode(status)
+with open(sys.argv[1], "w") as f:
+    f.write(f"{usage.ru_maxrss} {code}")
+sys.exit(code)
+"""
+
+
 def measured(cmd: list[str], log: Path) -> dict:
-    """Run ``cmd``; its wall time, peak resident memory (GB) and exit code."""
+    """Run ``cmd``; its wall time and peak resident memory (GB: the largest process of its
+    tree, from the kernel, through :data:`LAUNCHER`)."""
     start = time.perf_counter()
+    usage = log.parent / f".usage.{os.getpid()}"
     with open(log, "a") as f:
         f.write("$ " + " ".join(map(str, cmd)) + "\n")
         f.flush()
-        proc = subprocess.Popen([str(c) for c in cmd], stdout=f, stderr=subprocess.STDOUT)
-        _, status, usage = os.wait4(proc.pid, 0)
-    code = os.waitstatus_to_exitcode(status)
+        subprocess.run([sys.executable, "-c", LAUNCHER, usage, *map(str, cmd)], stdout=f,
+                       stderr=subprocess.STDOUT)  # fmt: skip
+    kib, code = (int(v) for v in usage.read_text().split())
+    usage.unlink()
     if code != 0:
         raise RuntimeError(f"{cmd[2:4]} failed ({code}); see {log}")
-    return {"seconds": time.perf_counter() - start, "peak_rss_gb": usage.ru_maxrss / 2**20}
+    return {"seconds": time.perf_counter() - start, "peak_rss_gb": kib / 2**20}
 
 
 def tiled_sample(path: Path, size: int) -> Path:
