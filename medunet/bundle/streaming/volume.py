@@ -46,6 +46,7 @@ from medunet.bundle.streaming.volume_tasks import (
     VolumeGrid,
     block_mark,
     release_volume,
+    slab_mark,
 )
 from medunet.bundle.streaming.work import (
     MappedArray,
@@ -56,6 +57,7 @@ from medunet.bundle.streaming.work import (
     progress_bar,
     streaming_inferer,
     work_dir,
+    work_path,
 )
 from medunet.data.writers import write_nifti_slabs
 from medunet.transforms.degenerate import foreground_or_all
@@ -98,18 +100,19 @@ def stream_volume(
     _check_crop(crop, path)
     device = parser.get_parsed_content("device")
     inferer = streaming_inferer(parser, device)
+    config = parser.get()
+    slabs = SlabTask(config, str(path), str(work_path(out, stem)), block_size)
     settings = {
         "block": block_size, "target": resample.resampler.pixdim, "tta": inferer.tta,
         "tile": inferer.memory_budget_mb,
         "margin": crop.margin, "normalise": [normalise.modality, normalise.window,
                                              normalise.percentiles],
     }  # fmt: skip
-    work = work_dir(out, stem, fingerprint(path, model, settings), options.resume, overwrite)
     pool = pool or SerialPool()
-    config = parser.get()
-    slabs = SlabTask(config, str(path), str(work), block_size)
     try:
-        _, source, grid = slabs.parts()  # this process's: the file's grid
+        _, source, grid = slabs.parts()  # this process's: the file read, before any work
+        work = work_dir(out, stem, fingerprint(path, model, settings), options.resume,
+                        overwrite)  # fmt: skip
         resampled = _resample_pass(slabs, source.channels, grid, pool, progress)
         box = _foreground_box(resampled, crop)
         stats = normalise.statistics(resampled.cropped(box))
@@ -118,11 +121,11 @@ def stream_volume(
         classes = _predict_pass(blocks, grid.axis, block_size, pool, progress)
     finally:
         release_volume()  # this process's network and reader, until the next volume
-    slabs = (
+    file_slabs = (
         _file_slab(classes, box, grid, z0, min(z0 + block_size, source.shape[2]))
         for z0 in range(0, source.shape[2], block_size)
     )
-    write_nifti_slabs(final, slabs, source.shape, source.affine, overwrite)
+    write_nifti_slabs(final, file_slabs, source.shape, source.affine, overwrite)
     shutil.rmtree(work)
     logger.info("saved %s", final)
     return [final]
@@ -153,7 +156,7 @@ def _resample_pass(task: SlabTask, channels: int, grid: VolumeGrid, pool, progre
     if done:
         return volume
     starts = list(grid.slabs(task.block))
-    pending = [j0 for j0 in starts if not done_mark(work, f"slab_{j0:05d}").is_file()]
+    pending = [j0 for j0 in starts if not done_mark(work, slab_mark(j0)).is_file()]
     bar = progress_bar(len(starts), progress, "slab")
     bar.update(len(starts) - len(pending))
     start_time = time.perf_counter()

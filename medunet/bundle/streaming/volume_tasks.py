@@ -52,6 +52,7 @@ __all__ = [
     "VolumeGrid",
     "block_mark",
     "release_volume",
+    "slab_mark",
 ]
 
 
@@ -174,7 +175,7 @@ class SlabTask:
         index = [slice(None)] * 4
         index[a + 1] = slice(j0, j1)
         MappedArray(Path(self.work) / "resampled.npy")[tuple(index)] = x.numpy()
-        done_mark(Path(self.work), f"slab_{j0:05d}").touch()
+        done_mark(Path(self.work), slab_mark(j0)).touch()
         release_free_memory()
         return j0
 
@@ -227,6 +228,11 @@ class VolumeBlockTask:
         done_mark(Path(self.work), block_mark(index)).touch()
         release_free_memory()  # the block's freed memory, not kept until the next one
         return tuple(index)
+
+
+def slab_mark(j0: int) -> str:
+    """The name of the mark of the slab from resampled index ``j0``."""
+    return f"slab_{j0:05d}"
 
 
 def block_mark(index: tuple[int, ...]) -> str:
