@@ -123,7 +123,7 @@ def _setup_plugin(setup: Callable[[], Any]):
 
 class ClusterPool:
     """Tasks on a dask client, with the interface of
-    :class:`~medunet.bundle.streaming.tasks.SerialPool` (a streamed image's blocks)."""
+    :class:`~medunet.bundle.streaming.work.SerialPool` (a streamed image's blocks)."""
 
     def __init__(self, client: Any) -> None:
         self.client = client

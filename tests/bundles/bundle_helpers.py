@@ -160,7 +160,7 @@ def kill_a_worker_once(work: Path, pattern: str, killed: dict, most: int) -> Non
     the run still to come); records in ``killed["done"]`` how many were."""
     import psutil
 
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 600  # a loaded machine starts dask slowly
     while time.monotonic() < deadline and not list(work.glob(pattern)):
         time.sleep(0.01)
     workers = [

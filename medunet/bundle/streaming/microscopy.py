@@ -15,8 +15,9 @@ import numpy as np
 from monai.bundle import ConfigParser
 
 from medunet.bundle.streaming.policy import StreamOptions
-from medunet.bundle.streaming.tasks import BlockTask, SerialPool, block_file, release
+from medunet.bundle.streaming.tasks import BlockTask, block_file, release
 from medunet.bundle.streaming.work import (
+    SerialPool,
     component,
     done_mark,
     fingerprint,
@@ -53,7 +54,7 @@ def stream_microscopy(
     """Predict one 2D microscopy image streamed; returns the written files.
 
     The blocks' probabilities are tasks (:class:`~.tasks.BlockTask`) run by ``pool``: one
-    after another here (:class:`~.tasks.SerialPool`, the default) or on dask workers
+    after another here (:class:`~.work.SerialPool`, the default) or on dask workers
     (:class:`~medunet.bundle.cluster.ClusterPool`); this process copies each block into its
     stripe as it arrives and labels the stripes in order, so the result is the same.
 

@@ -2,12 +2,13 @@
 
 A :class:`BlockTask` holds plain values only (the bundle's merged config, the paths, the
 image's intensity range), so it pickles: the same task runs in this process
-(:class:`SerialPool`) or on a dask worker (:class:`~medunet.bundle.cluster.ClusterPool`).
-A task reads its block's window straight from the input, predicts the block with the
-bundle's network and inferer, and writes ``prob_R_C.npy`` to the work folder, atomically
-(a worker killed mid-task leaves no half-written block: dask runs it again). The process
-that streams the image merges the blocks into its stripes and labels them
-(:mod:`.microscopy`); a block whose file is there is never predicted again (``--resume``).
+(:class:`~.work.SerialPool`) or on a dask worker
+(:class:`~medunet.bundle.cluster.ClusterPool`). A task reads its block's window straight
+from the input, predicts the block with the bundle's network and inferer, and writes
+``prob_R_C.npy`` to the work folder, atomically (a worker killed mid-task leaves no
+half-written block: dask runs it again). The process that streams the image merges the
+blocks into its stripes and labels them (:mod:`.microscopy`); a block whose file is there is
+never predicted again (``--resume``).
 
 Each process loads the network once per image (:func:`_predictor` keeps the last one).
 """
@@ -15,7 +16,6 @@ Each process loads the network once per image (:func:`_predictor` keeps the last
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,7 +30,7 @@ from medunet.data.io import atomic_path
 from medunet.inferers import release_free_memory
 from medunet.inferers.streaming import StreamGrid, predict_block
 
-__all__ = ["BlockTask", "Predictor", "SerialPool", "block_file", "normalise", "release"]
+__all__ = ["BlockTask", "Predictor", "block_file", "normalise", "release"]
 
 
 def block_file(work: str | Path, index: tuple[int, int]) -> Path:
@@ -143,13 +143,3 @@ def _predictor(task: BlockTask) -> Predictor:
 def release() -> None:
     """Free this process's network (:func:`_predictor`'s)."""
     _LOADED.clear()
-
-
-class SerialPool:
-    """Tasks run one after another in this process, in the order given (a streamed image
-    without ``--cluster``); the interface of :class:`~medunet.bundle.cluster.ClusterPool`."""
-
-    def imap_unordered(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[Any]:
-        """``fn(item)`` of every item, as each finishes."""
-        for item in items:
-            yield fn(item)

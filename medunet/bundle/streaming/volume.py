@@ -38,7 +38,6 @@ from monai.transforms import CropForegroundd
 from monai.transforms.utils import generate_spatial_bounding_box
 
 from medunet.bundle.streaming.policy import StreamOptions
-from medunet.bundle.streaming.tasks import SerialPool
 from medunet.bundle.streaming.volume_tasks import (
     CroppedSource,
     SlabTask,
@@ -50,6 +49,7 @@ from medunet.bundle.streaming.volume_tasks import (
 )
 from medunet.bundle.streaming.work import (
     MappedArray,
+    SerialPool,
     component,
     done_mark,
     fingerprint,
@@ -85,7 +85,7 @@ def stream_volume(
     the written segmentation, the one the whole-volume path writes.
 
     The slabs of pass 1 and the blocks of pass 3 are tasks (:mod:`.volume_tasks`) run by
-    ``pool``: one after another here (:class:`~.tasks.SerialPool`, the default) or on dask
+    ``pool``: one after another here (:class:`~.work.SerialPool`, the default) or on dask
     workers (:class:`~medunet.bundle.cluster.ClusterPool`); this process computes what needs
     the whole volume (pass 2) and writes the result (pass 4), so the result is the same.
     """

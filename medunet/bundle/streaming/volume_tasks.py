@@ -4,7 +4,7 @@ Two passes of :func:`~.volume.stream_volume` are made of independent parts: resa
 file's slabs (pass 1, :class:`SlabTask`) and predicting blocks of whole tiles (pass 3,
 :class:`VolumeBlockTask`). A task holds plain values only (the bundle's merged config, the
 paths, the grid, the foreground box, the normalisation statistics), so it pickles: the same
-task runs in this process (:class:`~.tasks.SerialPool`) or on a dask worker
+task runs in this process (:class:`~.work.SerialPool`) or on a dask worker
 (:class:`~medunet.bundle.cluster.ClusterPool`). A slab task reads its slab straight from the
 input file; a block task reads its window from the resampled volume in the work folder.
 Each writes its own part of a memory map in the work folder and then leaves a mark: a

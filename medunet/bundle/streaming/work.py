@@ -1,13 +1,15 @@
 """What both streamed pipelines share: the resumable work folder beside the outputs, the
-trained network, the bundle's inferer and components, a progress bar."""
+trained network, the bundle's inferer and components, a progress bar, the pool that runs
+their tasks in this process."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import shutil
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -16,9 +18,9 @@ from monai.bundle import ConfigParser
 from medunet.data.io import atomic_path
 from medunet.inferers.overlap_tile import default_memory_budget_mb
 
-__all__ = ["STREAM_TILE_MB", "MappedArray", "component", "done_mark", "fingerprint", "load_weights",
-           "open_map", "progress_bar", "save_arrays", "streaming_inferer", "work_dir",
-           "work_path"]  # fmt: skip
+__all__ = ["STREAM_TILE_MB", "MappedArray", "SerialPool", "component", "done_mark",
+           "fingerprint", "load_weights", "open_map", "progress_bar", "save_arrays",
+           "streaming_inferer", "work_dir", "work_path"]  # fmt: skip
 
 
 def load_weights(network: torch.nn.Module, model: Path) -> None:
@@ -152,3 +154,13 @@ def open_map(work: Path, name: str, dtype, shape, fresh: bool) -> MappedArray:
     if not fresh and file.is_file():
         return MappedArray(file)
     return MappedArray.create(file, dtype, shape)
+
+
+class SerialPool:
+    """Tasks run one after another in this process, in the order given (a streamed image
+    without ``--cluster``); the interface of :class:`~medunet.bundle.cluster.ClusterPool`."""
+
+    def imap_unordered(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[Any]:
+        """``fn(item)`` of every item, as each finishes."""
+        for item in items:
+            yield fn(item)
