@@ -103,12 +103,13 @@ def test_streamed_volume_resumes_after_an_interruption(tmp_path, model, monkeypa
 def test_a_volume_on_dask_workers_is_one_process_result_when_a_worker_dies(tmp_path, model):
     pytest.importorskip("distributed")
     scan = _scan(tmp_path / "x.nii.gz", LPS)
-    options = StreamOptions(block_size=1)  # 42 slabs of one slice, then the blocks
+    options = StreamOptions(block_size=3)
     run_inference("unet2015_ct_mri", [scan], tmp_path / "one", model=model, progress=False,
                   stream=options)  # fmt: skip
     out, killed = tmp_path / "two", {}
+    # a worker is killed at the first mark, before the blocks' pass (the slower one) ends
     killer = threading.Thread(target=kill_a_worker_once,
-                              args=(out / ".x.stream", "*.done", killed, 30))  # fmt: skip
+                              args=(out / ".x.stream", "*.done", killed, 10**6))  # fmt: skip
     killer.start()
     run_inference("unet2015_ct_mri", [scan], out, model=model, progress=False, stream=options,
                   cluster="local:2")  # fmt: skip
