@@ -155,18 +155,26 @@ def _resample_pass(task: SlabTask, channels: int, grid: VolumeGrid, pool, progre
     volume = open_map(work, "resampled", np.float32, (channels, *grid.shape), fresh)
     if done:
         return volume
-    starts = list(grid.slabs(task.block))
-    pending = [j0 for j0 in starts if not done_mark(work, slab_mark(j0)).is_file()]
-    bar = progress_bar(len(starts), progress, "slab")
-    bar.update(len(starts) - len(pending))
+    count, seconds = _run_tasks(task, list(grid.slabs(task.block)), slab_mark, pool, progress,
+                                "slab")  # fmt: skip
+    logger.info("%s: resampled %d slabs in %.1f s", Path(task.image).name, count, seconds)
+    done_mark(work, "resampled").touch()
+    return volume
+
+
+def _run_tasks(task, items: list, mark, pool, progress: bool, unit: str) -> tuple[int, float]:
+    """``task(item)`` on ``pool`` for the items whose mark (``mark(item)`` in the work
+    folder) is not there, with a progress bar over all of them; returns how many ran and
+    how long they took (seconds)."""
+    work = Path(task.work)
+    pending = [item for item in items if not done_mark(work, mark(item)).is_file()]
+    bar = progress_bar(len(items), progress, unit)
+    bar.update(len(items) - len(pending))
     start_time = time.perf_counter()
     for _ in pool.imap_unordered(task, pending):
         bar.update(1)
     bar.close()
-    logger.info("%s: resampled %d slabs in %.1f s", Path(task.image).name, len(pending),
-                time.perf_counter() - start_time)  # fmt: skip
-    done_mark(work, "resampled").touch()
-    return volume
+    return len(pending), time.perf_counter() - start_time
 
 
 def _foreground_box(volume: MappedArray, crop) -> list[tuple[int, int]]:
@@ -217,14 +225,8 @@ def _predict_pass(task: VolumeBlockTask, axis: int, block_size: int, pool, progr
     _, _, _, reader, grid = task.predictor()  # this process's: the blocks to make
     task = replace(task, blank=_is_blank(reader))
     indices = [index for index, _, _ in grid.blocks()]
-    pending = [i for i in indices if not done_mark(work, block_mark(i)).is_file()]
-    bar = progress_bar(len(indices), progress, "block")
-    bar.update(len(indices) - len(pending))
-    start_time = time.perf_counter()
-    for _ in pool.imap_unordered(task, pending):
-        bar.update(1)
-    bar.close()
-    logger.info("predicted %d blocks in %.1f s", len(pending), time.perf_counter() - start_time)
+    count, seconds = _run_tasks(task, indices, block_mark, pool, progress, "block")
+    logger.info("predicted %d blocks in %.1f s", count, seconds)
     done_mark(work, "classes").touch()
     return classes
 
