@@ -157,17 +157,22 @@ def write_dicom_series(volume: np.ndarray, folder: Path, spacing, origin, direct
 def kill_a_worker_once(work: Path, pattern: str, killed: dict, most: int) -> None:
     """SIGKILL one dask worker process (a child of this one) once the first file matching
     ``pattern`` is in the work folder ``work``, if fewer than ``most`` are there then (most of
-    the run still to come); records in ``killed["done"]`` how many were."""
+    the run still to come); records in ``killed["done"]`` how many were. A child that ends
+    while it is looked at is passed over, not fatal to the search."""
     import psutil
 
     deadline = time.monotonic() + 600  # a loaded machine starts dask slowly
-    while time.monotonic() < deadline and not list(work.glob(pattern)):
+    while time.monotonic() < deadline:
+        done = len(list(work.glob(pattern)))
+        if done:
+            for child in psutil.Process().children(recursive=True):
+                try:
+                    line = " ".join(child.cmdline())
+                except psutil.Error:
+                    continue
+                if "spawn_main" in line and "resource_tracker" not in line:
+                    if done < most:
+                        killed["done"] = done
+                        child.send_signal(signal.SIGKILL)
+                    return
         time.sleep(0.01)
-    workers = [
-        p for p in psutil.Process().children(recursive=True)
-        if "spawn_main" in " ".join(p.cmdline()) and "resource_tracker" not in " ".join(p.cmdline())
-    ]  # fmt: skip
-    done = len(list(work.glob(pattern)))
-    if workers and done < most:
-        killed["done"] = done
-        workers[0].send_signal(signal.SIGKILL)
