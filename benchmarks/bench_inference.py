@@ -12,7 +12,11 @@ MONAI, which needs outputs the size of its window):
    not the image, apart from the image-sized input/output buffers;
 4. 3D: the same for a 192^3 volume, UNet2015 channels (8, 16, 32, 64), ours valid and
    same-with-crop vs MONAI roi 96;
-5. the CT/MRI bundle's default inference (its ``inference.yaml``:
+5. ONNX Runtime (``--backend onnxruntime``): the same overlap-tile inference with the valid
+   network exported to ONNX (:func:`medunet.networks.export_onnx`) and run by
+   :class:`~medunet.networks.OnnxRuntimeNetwork`, in the same process as the others, in 2D,
+   3D and for the CT/MRI bundle (skipped, saying so, without ``medunet[onnx]``);
+6. the CT/MRI bundle's default inference (its ``inference.yaml``:
    its network, same-padded channels 32..256, and its inferer) on a 192^3 volume vs MONAI
    ``sliding_window_inference`` with the same network, roi 96, overlap 0.5 gaussian (the model
    zoo's and nnU-Net's setting) and overlap 0.25 (``--ct-mri-only`` runs just this).
@@ -20,7 +24,8 @@ MONAI, which needs outputs the size of its window):
     python benchmarks/bench_inference.py [--skip-3d] [--skip-memory] [--memory-only] [--ct-mri-only]
 
 Targets: 2D time ratio vs overlap 0.5 gaussian <= 0.5, vs overlap 0.25 <= 1.0 (issue 5);
-the CT/MRI bundle's inference <= 1.0x MONAI overlap 0.5 gaussian (issue 9).
+the CT/MRI bundle's inference <= 1.0x MONAI overlap 0.5 gaussian (issue 9); with the faster
+backend <= 0.45x MONAI overlap 0.5 gaussian at 2048^2 (issue 25).
 """
 
 from __future__ import annotations
@@ -31,7 +36,9 @@ import math
 import resource
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 import torch
 from monai.data.utils import dense_patch_slices
@@ -61,6 +68,18 @@ def timed(fn) -> tuple[float, torch.Tensor]:
     return time.perf_counter() - start, out
 
 
+def onnx_twin(network: UNet2015, folder: str):
+    """``network`` exported to ONNX and run by ONNX Runtime, or None without medunet[onnx]."""
+    try:
+        from medunet.networks import OnnxRuntimeNetwork, export_onnx
+
+        path = export_onnx(network, Path(folder) / "net.onnx")
+        return OnnxRuntimeNetwork(path)
+    except ImportError as err:
+        print(f"  (ONNX Runtime skipped: {err})")
+        return None
+
+
 def twins(spatial_dims: int, channels: tuple[int, ...]) -> tuple[UNet2015, UNet2015]:
     valid = UNet2015(spatial_dims, 1, 2, channels).eval()
     same = UNet2015(spatial_dims, 1, 2, channels, padding="same").eval()
@@ -81,6 +100,10 @@ def compare(
         "ours valid, 512 MiB budget": (OverlapTileInferer(memory_budget_mb=512, **opts), valid),
         "ours same+crop, default budget": (OverlapTileInferer(**opts), same),
     }
+    folder = tempfile.mkdtemp(prefix="bench-onnx-")
+    runtime = onnx_twin(valid, folder)
+    if runtime is not None:
+        contenders["ours valid, ONNX Runtime"] = (OverlapTileInferer(**opts), runtime)
     print(f"\n== {name}: image {size}, UNet2015 channels {channels}")
     print("input pixels per image pixel:")
     for label, (inferer, net) in contenders.items():
@@ -94,7 +117,12 @@ def compare(
         print(f"  {label:<32} {pixel_overhead_monai(size, roi, ov):5.2f}")
     with torch.no_grad():  # warm-up
         valid(torch.rand(1, 1, *(valid.input_size_for(8),) * len(size)))
-    times = {label: timed(lambda i=i, n=n: i(x, n))[0] for label, (i, n) in contenders.items()}
+    times, outputs = {}, {}
+    for label, (inferer, net) in contenders.items():
+        times[label], outputs[label] = timed(lambda i=inferer, n=net: i(x, n))
+    if runtime is not None:
+        diff = (outputs["ours valid, ONNX Runtime"] - outputs["ours valid, default budget"]).abs()
+        print(f"ONNX Runtime vs PyTorch, same tiles: max |logit difference| {diff.max():.1e}")
     t_gauss, _ = timed(
         lambda: sliding_window_inference(x, roi, 1, same, overlap=0.5, mode="gaussian")
     )
@@ -177,7 +205,12 @@ def compare_ct_mri_bundle(size: tuple[int, ...] = (192, 192, 192), roi: int = 96
     )
     with torch.no_grad():
         net(torch.rand(1, 1, 16, 16, 16))  # warm-up
-    t_ours, _ = timed(lambda: inferer(x, net))
+    t_ours, ours = timed(lambda: inferer(x, net))
+    runtime = onnx_twin(net, tempfile.mkdtemp(prefix="bench-onnx-"))
+    t_onnx = None
+    if runtime is not None:
+        t_onnx, onnx_out = timed(lambda: inferer(x, runtime))
+        diff = float((onnx_out - ours).abs().max())
     t_gauss, _ = timed(
         lambda: sliding_window_inference(x, roi, 1, net, overlap=0.5, mode="gaussian")
     )
@@ -189,6 +222,11 @@ def compare_ct_mri_bundle(size: tuple[int, ...] = (192, 192, 192), roi: int = 96
         f"  ours / MONAI 0.5 gaussian {t_ours / t_gauss:.2f} (target <= 1.0) | "
         f"ours / MONAI 0.25 {t_ours / t_const:.2f}"
     )
+    if t_onnx is not None:
+        print(
+            f"  ours on ONNX Runtime {t_onnx:.1f} s: / MONAI 0.5 gaussian {t_onnx / t_gauss:.2f}"
+            f" | / ours on PyTorch {t_onnx / t_ours:.2f} | max |logit difference| {diff:.1e}"
+        )
 
 
 def in_child(*args: str) -> None:

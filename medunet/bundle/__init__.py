@@ -13,8 +13,14 @@ from medunet.bundle.config import (
     run_setting,
 )
 from medunet.bundle.demo import DEMO_OUTPUTS, run_demo
-from medunet.bundle.export import export_bundle, export_torchscript, validation_scores
-from medunet.bundle.inference import bundle_suffixes, list_inputs, model_config, run_inference
+from medunet.bundle.export import export_bundle, export_onnx, export_torchscript, validation_scores
+from medunet.bundle.inference import (
+    BACKENDS,
+    bundle_suffixes,
+    list_inputs,
+    model_config,
+    run_inference,
+)
 from medunet.bundle.planning import (
     FINGERPRINT_FILE,
     PLAN_FILE,
@@ -45,6 +51,7 @@ from medunet.bundle.weightmap import weight_map_of_file, write_weight_map
 from medunet.bundle.workflow import LogPolicy, run_workflow
 
 __all__ = [
+    "BACKENDS",
     "BUDGET_MAX_EPOCHS",
     "CONFIG_FILE",
     "DEMO_OUTPUTS",
@@ -65,6 +72,7 @@ __all__ = [
     "data_overrides",
     "device_override",
     "export_bundle",
+    "export_onnx",
     "export_torchscript",
     "layer_config",
     "list_bundles",

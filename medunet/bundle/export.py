@@ -1,13 +1,15 @@
-"""Handing a trained run over: as TorchScript, or as a standalone MONAI bundle folder.
+"""Handing a trained run over: as TorchScript, ONNX, or a standalone MONAI bundle folder.
 
 :func:`export_torchscript` writes the network with its weights through MONAI's
-``ckpt_export``. :func:`export_bundle` writes a model-zoo bundle a clinical researcher runs
-without the training run, the presets or this repository:
+``ckpt_export``; :func:`export_onnx` as ONNX with dynamic tile sizes, checked against
+PyTorch (:mod:`medunet.bundle.onnx_model`). :func:`export_bundle` writes a model-zoo bundle
+a clinical researcher runs without the training run, the presets or this repository:
 
     DIR/configs/inference.yaml, train.yaml, evaluate.yaml, ...   (run's presets and
                                                                   overrides merged in)
     DIR/configs/metadata.json    version, changelog, the run's validation scores
-    DIR/models/model.pt          (+ postprocess.json, spacing.json of the run)
+    DIR/models/model.pt          (+ postprocess.json, spacing.json of the run, and
+                                  model.onnx when medunet[onnx] is installed)
     DIR/docs/README.md           data, settings, scores, how to run it
     DIR/LICENSE
 
@@ -29,11 +31,12 @@ from pathlib import Path
 
 from medunet.bundle.config import layer_config
 from medunet.bundle.inference import model_config
+from medunet.bundle.onnx_model import write_onnx
 from medunet.bundle.registry import Bundle, resolve_bundle
 from medunet.bundle.runs import CONFIG_FILE, read_run
 from medunet.data.io import atomic_path
 
-__all__ = ["export_bundle", "export_torchscript", "validation_scores"]
+__all__ = ["export_bundle", "export_onnx", "export_torchscript", "validation_scores"]
 
 logger = logging.getLogger(__name__)
 
@@ -90,6 +93,31 @@ def export_torchscript(
             key_in_ckpt="model" if _has_model_key(model_path) else None,
             **{**overrides, "bundle_root": str(bund.root)},
         )
+    return out
+
+
+def export_onnx(
+    bundle: str | Path,
+    model: str | Path,
+    output: str | Path,
+    presets: Sequence[str | Path] = (),
+    settings: Sequence[str] = (),
+    overwrite: bool = False,
+) -> Path:
+    """ONNX of ``bundle``'s ``network_def`` with the weights of ``model``: dynamic batch and
+    tile sizes, the tile arithmetic in its metadata, logits within
+    :data:`~medunet.bundle.onnx_model.ONNX_TOLERANCE` of PyTorch (checked before it is
+    renamed onto ``output``). ``medunet infer --model FILE.onnx`` runs it on ONNX Runtime;
+    saved as ``RUN/models/model.onnx`` it finds its run's settings as ``model.pt`` does."""
+    bund = resolve_bundle(bundle)
+    model_path = _check_model(bund, model)
+    out = Path(output).expanduser()
+    if out.suffix != ".onnx":
+        raise ValueError(f"--output {output}: name the ONNX file *.onnx.")
+    config = model_config(bund, model_path, presets, settings)
+    parser = config.parser_with({**config.overrides, "bundle_root": str(bund.root),
+                                 "device": "$torch.device('cpu')"})  # fmt: skip
+    write_onnx(parser, model_path, out, overwrite=overwrite)
     return out
 
 
@@ -216,6 +244,7 @@ def export_bundle(
         for name in MODEL_FILES[1:]:
             if (model_path.parent / name).is_file():
                 shutil.copy(model_path.parent / name, tmp / "models" / name)
+        _bundle_onnx(merged["inference"], bund, tmp / "models")
         scores = validation_scores(run_dir)
         metadata = json.loads(bund.meta_file.read_text())
         version = version or f"{metadata['version']}+{_build_tag(run_dir.name)}"
@@ -240,6 +269,22 @@ def export_bundle(
         raise
     logger.info("exported %s (%s) to %s", bund.name, version, out)
     return out
+
+
+def _bundle_onnx(config: dict, bundle: Bundle, models: Path) -> None:
+    """``models/model.onnx`` beside ``model.pt`` (``medunet infer --backend onnxruntime``
+    uses it), when ONNX is installed."""
+    from monai.bundle import ConfigParser
+
+    try:
+        import onnx  # noqa: F401
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        logger.info("no models/model.onnx in the bundle: pip install 'medunet[onnx]' for it")
+        return
+    parser = ConfigParser({**config, "bundle_root": str(bundle.root),
+                           "device": "$torch.device('cpu')"})  # fmt: skip
+    write_onnx(parser, models / "model.pt", models / "model.onnx", overwrite=True)
 
 
 def _run_data(run_dir: Path) -> str | None:

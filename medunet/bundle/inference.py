@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from contextlib import nullcontext
+from contextlib import ExitStack
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
@@ -23,6 +23,7 @@ from monai.bundle import ConfigParser
 
 from medunet.bundle.cluster import ClusterPool, ClusterSpec, cluster_pool, run_on_cluster
 from medunet.bundle.config import LayeredConfig, device_override, layer_config, spatial_dims_of
+from medunet.bundle.onnx_model import onnx_model_for, onnx_overrides
 from medunet.bundle.registry import Bundle, resolve_bundle
 from medunet.bundle.runs import read_run
 from medunet.bundle.streaming import (
@@ -40,9 +41,12 @@ from medunet.data.headers import VolumeHeader, check_volume_header
 from medunet.data.microscopy import MICROSCOPY_SUFFIXES
 from medunet.transforms.save import output_stem
 
-__all__ = ["bundle_suffixes", "list_inputs", "model_config", "run_inference"]
+__all__ = ["BACKENDS", "bundle_suffixes", "list_inputs", "model_config", "run_inference"]
 
 logger = logging.getLogger(__name__)
+
+#: what runs the network: PyTorch, or the network exported to ONNX on ONNX Runtime
+BACKENDS = ("pytorch", "onnxruntime")
 
 
 def bundle_suffixes(config: LayeredConfig) -> list[str]:
@@ -117,6 +121,7 @@ def run_inference(
     stream: StreamOptions | None = None,
     cluster: str | ClusterSpec | None = None,
     worker_setup: Callable[[], Any] | None = None,
+    backend: str = "pytorch",
 ) -> Path:
     """Predict every input with ``bundle`` into the folder ``output``; returns ``output``.
 
@@ -127,13 +132,18 @@ def run_inference(
     ``cluster`` (``local:N``, a scheduler address or file): each input is a task on
     dask.distributed, and so is each block of a streamed image (and each slab a streamed
     volume resamples; :mod:`medunet.bundle.cluster`), the same files written;
-    ``worker_setup`` runs in each worker first (the command's logging).
+    ``worker_setup`` runs in each worker first (the command's logging). ``backend``:
+    ``"pytorch"`` or ``"onnxruntime"`` (the network exported to ONNX and run by ONNX
+    Runtime, the same tiles and processing; implied by a ``.onnx`` model, which finds its
+    run's files beside it as ``model.pt`` does; :mod:`medunet.bundle.onnx_model`).
 
     Raises:
         ValueError: missing inputs, files the bundle cannot read, or no trained model (the
             message says where it looked and how to train one).
     """
     spec = ClusterSpec.parse(cluster) if isinstance(cluster, str) else cluster
+    if backend not in BACKENDS:
+        raise ValueError(f"backend {backend!r}: choose one of {', '.join(BACKENDS)}.")
     bund = resolve_bundle(bundle)
     model_path = Path(model).expanduser().resolve() if model else bund.root / "models" / "model.pt"
     if not model_path.is_file():
@@ -179,7 +189,14 @@ def run_inference(
     # on a cluster, a streamed image's blocks (a volume's slabs and blocks) are tasks and
     # every other input is one task, run_inference of it alone on a worker
     run = stream_volume if bund.kind == "volume" else stream_microscopy
-    with nullcontext() if spec is None else cluster_pool(spec, worker_setup) as pool:
+    with ExitStack() as stack:
+        if backend == "onnxruntime" or model_path.suffix == ".onnx":
+            onnx_file = stack.enter_context(onnx_model_for(parser, model_path, out))
+            overrides.update(onnx_overrides(parser, onnx_file))
+            parser = config.parser_with({**overrides, "show_progress": False})
+            backend = "onnxruntime"
+            logger.info("the network runs on ONNX Runtime: %s", onnx_file)
+        pool = None if spec is None else stack.enter_context(cluster_pool(spec, worker_setup))
         if pool is not None:  # the bound's base is a worker's (dask's own memory with it)
             bound = _memory_bound(*limits, resident=pool.resident_bytes())
         if shared:
@@ -204,7 +221,8 @@ def run_inference(
         elif whole:
             task_options = {"bundle": str(bund.root), "model": str(model_path), "tta": tta,
                             "device": device, "presets": presets, "settings": list(settings),
-                            "log_policy": log_policy, "stream": options}  # fmt: skip
+                            "log_policy": log_policy, "stream": options,
+                            "backend": backend}  # fmt: skip
             _predict_on_cluster(pool, whole, out, overwrite, task_options, progress)
     return out
 

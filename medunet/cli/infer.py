@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 from functools import partial
 
-from medunet.bundle import StreamOptions, run_inference
+from medunet.bundle import BACKENDS, StreamOptions, run_inference
 from medunet.cli.logs import cli_log_policy, setup_logging
 from medunet.cli.options import (
     add_bundle_options,
@@ -33,6 +33,7 @@ EXAMPLE = """examples:
   medunet infer unet2015_microscopy slide.tif --model M --output preds --block-size 1024
   medunet infer unet2015_ct_mri cohort/ --model M --output segs --cluster local:4
   medunet infer unet2015_microscopy slide.tif --model M --output preds --cluster local:4
+  medunet infer unet2015_microscopy cells/ --model M --output preds --backend onnxruntime
 """
 
 
@@ -57,6 +58,7 @@ def _run(args: argparse.Namespace) -> int:
         ),
         cluster=args.cluster,
         worker_setup=partial(setup_logging, args.verbose, args.debug),
+        backend=args.backend,
     )
     print(f"predictions in {out}")
     return 0
@@ -120,6 +122,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="predict on dask.distributed, each input a task and each block of a streamed "
         "slide one: local:N (N worker processes), tcp://HOST:PORT or a scheduler file (an "
         "existing cluster); needs pip install 'medunet[distributed]'",
+    )
+    p.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default="pytorch",
+        help="what runs the network: pytorch (default) or onnxruntime (the model exported to "
+        "ONNX, or a .onnx --model; same tiles and outputs, often faster on CPU; needs pip "
+        "install 'medunet[onnx]')",
     )
     add_bundle_options(p)
     p.set_defaults(func=_run)

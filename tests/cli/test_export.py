@@ -1,5 +1,5 @@
-"""``medunet export --format bundle``: a standalone model-zoo bundle that MONAI runs from any
-folder."""
+"""``medunet export``: a standalone model-zoo bundle that MONAI runs from any folder, and
+ONNX files that ``medunet infer`` runs on ONNX Runtime with PyTorch's outputs."""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import tifffile
 from bundle_helpers import make_dataset
-from cli_helpers import TINY_2D, medunet, ok, one_line_error
+from cli_helpers import TINY_2D, TINY_3D, medunet, ok, one_line_error
 
 SCHEMA = Path(__file__).resolve().parents[1] / "bundles" / "meta_schema_20240725.json"
 
@@ -26,8 +27,8 @@ def test_exported_bundle_runs_from_any_folder_and_verifies(tmp_path):
     ok(medunet("export", "unet2015_microscopy", "--model", run / "models/model.pt",
                "--format", "bundle", "--output", out))  # fmt: skip
     for name in ("configs/inference.yaml", "configs/train.yaml", "configs/metadata.json",
-                 "models/model.pt", "models/postprocess.json", "docs/README.md",
-                 "LICENSE"):  # fmt: skip
+                 "models/model.pt", "models/model.onnx", "models/postprocess.json",
+                 "docs/README.md", "LICENSE"):  # fmt: skip
         assert (out / name).is_file(), name
     meta = json.loads((out / "configs/metadata.json").read_text())
     assert meta["version"] == "0.1.0+run" and "0.1.0+run" in meta["changelog"]
@@ -54,3 +55,102 @@ def test_exported_bundle_runs_from_any_folder_and_verifies(tmp_path):
     proc = medunet("export", "unet2015_microscopy", "--model", run / "models/model.pt",
                    "--format", "bundle", "--output", out)  # fmt: skip
     one_line_error(proc, "export", "exists", "--overwrite")
+
+
+# ---- ONNX: the export, the ONNX Runtime backend, MONAI's own onnx_export ----------------
+
+
+def _same_outputs(a: Path, b: Path, names: list[str]) -> None:
+    for name in names:
+        if name.endswith(".nii.gz"):
+            import nibabel as nib
+
+            x, y = (np.asarray(nib.load(d / name).dataobj) for d in (a, b))
+        else:
+            x, y = tifffile.imread(a / name), tifffile.imread(b / name)
+        assert x.shape == y.shape, name
+        assert float(np.abs(x.astype(np.float64) - y).max()) <= 1e-4, name
+
+
+@pytest.mark.slow
+def test_onnx_runtime_backend_gives_the_pytorch_outputs_whole_and_streamed(tmp_path):
+    data = make_dataset(tmp_path / "data", n=3)
+    run = tmp_path / "run"
+    fp32 = ["--set", "autocast=null"]  # PyTorch in float32, as the ONNX file computes
+    ok(medunet("train", "unet2015_microscopy", "--data", data, "--output", run, *TINY_2D,
+               "--epochs", "1", *fp32))  # fmt: skip
+    model = run / "models" / "model.pt"
+    images = data / "imagesTs"
+    outputs = ["new0_labels.tif", "new0_prob.tif"]
+    ok(medunet("infer", "unet2015_microscopy", images, "--model", model, "--output",
+               tmp_path / "torch", *fp32))  # fmt: skip
+    # a model.pt run on ONNX Runtime: exported for the run, hidden, removed afterwards
+    out = ok(medunet("infer", "unet2015_microscopy", images, "--model", model, "--output",
+                     tmp_path / "ort", "--backend", "onnxruntime"))  # fmt: skip
+    assert "ONNX Runtime" in out
+    assert sorted(p.name for p in (tmp_path / "ort").iterdir()) == outputs
+    _same_outputs(tmp_path / "torch", tmp_path / "ort", outputs)
+    # the exported file beside the model finds the run's settings, whole and streamed
+    onnx = run / "models" / "model.onnx"
+    out = ok(medunet("export", "unet2015_microscopy", "--model", model, "--format", "onnx",
+                     "--output", onnx))  # fmt: skip
+    assert "within" in out and f"--model {onnx}" in out
+    for extra, name in (([], "whole"), (["--block-size", "32"], "streamed")):
+        ok(medunet("infer", "unet2015_microscopy", images, "--model", onnx, "--output",
+                   tmp_path / name, *extra))  # fmt: skip
+        _same_outputs(tmp_path / "torch", tmp_path / name, outputs)
+    proc = medunet("export", "unet2015_microscopy", "--model", model, "--format", "onnx",
+                   "--output", onnx)  # fmt: skip
+    one_line_error(proc, "export", "model.onnx", "exists")
+    proc = medunet("export", "unet2015_microscopy", "--model", model, "--format", "onnx",
+                   "--output", tmp_path / "model.ts")  # fmt: skip
+    one_line_error(proc, "export", "model.ts", "*.onnx")
+
+
+@pytest.mark.slow
+def test_ct_mri_on_onnx_runtime_and_monai_onnx_export_of_both_bundles(tmp_path):
+    import nibabel as nib
+    from bundle_helpers import blocks_volume
+
+    data = tmp_path / "data"
+    for sub in ("imagesTr", "labelsTr", "imagesTs"):
+        (data / sub).mkdir(parents=True)
+    affine = np.diag([-1.2, -1.2, 2.0, 1.0])
+    for i in range(2):
+        labels = blocks_volume((28, 24, 16), seed=i)
+        image = labels * 60.0 + np.random.default_rng(i).normal(0, 10, labels.shape)
+        nib.save(nib.Nifti1Image(image.astype(np.float32), affine),
+                 data / "imagesTr" / f"vol{i}.nii.gz")  # fmt: skip
+        nib.save(nib.Nifti1Image(labels, affine), data / "labelsTr" / f"vol{i}.nii.gz")
+    nib.save(nib.Nifti1Image(image[:, :20].astype(np.float32), affine),
+             data / "imagesTs" / "scan.nii.gz")  # fmt: skip
+    run = tmp_path / "run"
+    fp32 = ["--set", "autocast=null"]
+    ok(medunet("train", "unet2015_ct_mri", "--data", data, "--output", run, "--epochs", "1",
+               *TINY_3D, *fp32))  # fmt: skip
+    model = run / "models" / "model.pt"
+    for backend in ("pytorch", "onnxruntime"):
+        ok(medunet("infer", "unet2015_ct_mri", data / "imagesTs", "--model", model, "--output",
+                   tmp_path / backend, "--backend", backend, *fp32))  # fmt: skip
+    _same_outputs(tmp_path / "pytorch", tmp_path / "onnxruntime", ["scan_seg.nii.gz"])
+    # MONAI's own exporter on both exported bundles (a fixed tile: MONAI traces one shape)
+    bundles = {"ct": ("unet2015_ct_mri", model)}
+    data2d = make_dataset(tmp_path / "data2d", n=3)
+    ok(medunet("train", "unet2015_microscopy", "--data", data2d, "--output", tmp_path / "run2d",
+               *TINY_2D, "--epochs", "1"))  # fmt: skip
+    bundles["cells"] = ("unet2015_microscopy", tmp_path / "run2d" / "models" / "model.pt")
+    for key, (name, weights) in bundles.items():
+        out = tmp_path / f"{key}_bundle"
+        ok(medunet("export", name, "--model", weights, "--format", "bundle", "--output", out))
+        assert (out / "models" / "model.onnx").is_file()
+        proc = subprocess.run(
+            [sys.executable, "-m", "monai.bundle", "onnx_export", "network_def",
+             "--filepath", str(tmp_path / f"{key}.onnx"), "--ckpt_file",
+             str(out / "models/model.pt"), "--meta_file", str(out / "configs/metadata.json"),
+             "--config_file", str(out / "configs/inference.yaml"), "--bundle_root", str(out),
+             "--key_in_ckpt", "model", "--use_trace", "True",
+             "--converter_kwargs", '{"dynamo": false}'],
+            capture_output=True, text=True, timeout=600, encoding="utf-8", errors="replace",
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        assert (tmp_path / f"{key}.onnx").stat().st_size > 0

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from monai.bundle import ConfigParser
 
-from medunet.bundle.streaming.work import load_weights, streaming_inferer
+from medunet.bundle.streaming.work import inference_network, streaming_inferer
 from medunet.data.blocks import BlockSource, open_blocks, read_window
 from medunet.data.io import atomic_path
 from medunet.inferers import release_free_memory
@@ -131,8 +131,7 @@ def _predictor(task: BlockTask) -> Predictor:
         _LOADED.clear()  # one image at a time per process: the last one's network is freed
         parser = ConfigParser(copy.deepcopy(task.config))
         device = torch.device(parser.get_parsed_content("device"))
-        network = parser.get_parsed_content("network_def").to(device)
-        load_weights(network, Path(task.model))
+        network = inference_network(parser, Path(task.model), device)
         inferer = streaming_inferer(parser, device)
         source = open_blocks(task.image)
         grid = StreamGrid.create(inferer, network, source.shape, task.block)

@@ -30,7 +30,7 @@ from medunet.bundle.streaming.work import (
     MappedArray,
     component,
     done_mark,
-    load_weights,
+    inference_network,
     streaming_inferer,
 )
 from medunet.data.blocks import BlockSource, open_blocks, read_window
@@ -265,8 +265,7 @@ def _block_parts(task: VolumeBlockTask):
     def build():
         parser = ConfigParser(copy.deepcopy(task.config))
         device = torch.device(parser.get_parsed_content("device"))
-        network = parser.get_parsed_content("network_def").to(device)
-        load_weights(network, Path(task.model))
+        network = inference_network(parser, Path(task.model), device)
         inferer = streaming_inferer(parser, device)
         normalise = component(parser, "preprocessing_transforms", ModalityNormalized).transform
         volume = MappedArray(Path(task.work) / "resampled.npy")

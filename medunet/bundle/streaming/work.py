@@ -17,10 +17,11 @@ from monai.bundle import ConfigParser
 
 from medunet.data.io import atomic_path
 from medunet.inferers.overlap_tile import default_memory_budget_mb
+from medunet.networks.onnx import OnnxRuntimeNetwork
 
 __all__ = ["STREAM_TILE_MB", "MappedArray", "SerialPool", "component", "done_mark",
-           "fingerprint", "load_weights", "open_map", "progress_bar", "save_arrays",
-           "streaming_inferer", "work_dir", "work_path"]  # fmt: skip
+           "fingerprint", "inference_network", "load_weights", "open_map", "progress_bar",
+           "save_arrays", "streaming_inferer", "work_dir", "work_path"]  # fmt: skip
 
 
 def load_weights(network: torch.nn.Module, model: Path) -> None:
@@ -29,6 +30,18 @@ def load_weights(network: torch.nn.Module, model: Path) -> None:
         state = state["model"]
     network.load_state_dict(state)
     network.eval()
+
+
+def inference_network(parser: ConfigParser, model: Path, device: torch.device) -> torch.nn.Module:
+    """The network a prediction runs: ONNX Runtime's when the config names an exported file
+    (``onnx_model``, set by ``--backend onnxruntime``), else ``network_def`` with the
+    weights of ``model``, in eval mode on ``device``."""
+    onnx_model = parser["onnx_model"] if "onnx_model" in parser else None
+    if onnx_model:
+        return OnnxRuntimeNetwork(onnx_model)
+    network = parser.get_parsed_content("network_def").to(device)
+    load_weights(network, model)
+    return network
 
 
 def fingerprint(path: Path, model: Path, settings: dict) -> str:
