@@ -39,7 +39,7 @@ from medunet.data.datalist import case_name, find_images
 from medunet.data.dicom import is_single_series
 from medunet.data.headers import VolumeHeader, check_volume_header
 from medunet.data.microscopy import MICROSCOPY_SUFFIXES
-from medunet.transforms.save import output_stem
+from medunet.transforms.save import IMAGE_FORMATS, VOLUME_FORMATS, check_formats, output_stem
 
 __all__ = ["BACKENDS", "bundle_suffixes", "list_inputs", "model_config", "run_inference"]
 
@@ -122,6 +122,7 @@ def run_inference(
     cluster: str | ClusterSpec | None = None,
     worker_setup: Callable[[], Any] | None = None,
     backend: str = "pytorch",
+    output_formats: str | Sequence[str] | None = None,
 ) -> Path:
     """Predict every input with ``bundle`` into the folder ``output``; returns ``output``.
 
@@ -136,6 +137,10 @@ def run_inference(
     ``"pytorch"`` or ``"onnxruntime"`` (the network exported to ONNX and run by ONNX
     Runtime, the same tiles and processing; implied by a ``.onnx`` model, which finds its
     run's files beside it as ``model.pt`` does; :mod:`medunet.bundle.onnx_model`).
+    ``output_formats`` (a list or comma-separated; default: the bundle's
+    ``output_formats``): microscopy ``tiff``, ``zarr`` (OME-NGFF: image, labels layer,
+    pyramids) and ``geojson`` (QuPath objects), CT/MRI ``nifti`` and ``seg.nrrd`` (3D
+    Slicer), streamed and whole alike.
 
     Raises:
         ValueError: missing inputs, files the bundle cannot read, or no trained model (the
@@ -152,6 +157,7 @@ def run_inference(
             "--data DIR --output RUN` and pass --model RUN/models/model.pt."
         )
     config = model_config(bund, model_path, presets, settings)
+    formats = _output_formats(output_formats, bund, config)
     datalist = list_inputs(inputs, bundle_suffixes(config))
     headers = {  # every header, read once, before the first output is written
         path: check_volume_header(path)
@@ -169,6 +175,7 @@ def run_inference(
         "output_dir": str(out),
         "datalist": datalist,
         "overwrite": overwrite,
+        **({"output_formats": formats} if formats else {}),
     }
     if "ckpt_dir" in config.parser:  # the run's files beside the model (spacing.json, ...)
         overrides["ckpt_dir"] = str(model_path.parent)
@@ -222,9 +229,24 @@ def run_inference(
             task_options = {"bundle": str(bund.root), "model": str(model_path), "tta": tta,
                             "device": device, "presets": presets, "settings": list(settings),
                             "log_policy": log_policy, "stream": options,
-                            "backend": backend}  # fmt: skip
+                            "backend": backend, "output_formats": formats}  # fmt: skip
             _predict_on_cluster(pool, whole, out, overwrite, task_options, progress)
     return out
+
+
+def _output_formats(formats, bundle: Bundle, config: LayeredConfig) -> list[str] | None:
+    """The formats asked for, checked against what the bundle writes (None: its own)."""
+    if formats is None:
+        return None
+    allowed, what = (VOLUME_FORMATS, "a CT/MRI bundle") if bundle.kind == "volume" else (
+        IMAGE_FORMATS, "a microscopy bundle")  # fmt: skip
+    formats = check_formats(formats, allowed, what)
+    if "geojson" in formats and spatial_dims_of(bundle, config.parser) != 2:
+        raise ValueError(
+            "--output-format geojson: GeoJSON holds 2D objects and this model predicts 3D "
+            "stacks; write tiff or zarr."
+        )
+    return formats
 
 
 def _memory_bound(parser, options, model, bundle, datalist, headers, tile,

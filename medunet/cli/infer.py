@@ -34,6 +34,8 @@ EXAMPLE = """examples:
   medunet infer unet2015_ct_mri cohort/ --model M --output segs --cluster local:4
   medunet infer unet2015_microscopy slide.tif --model M --output preds --cluster local:4
   medunet infer unet2015_microscopy cells/ --model M --output preds --backend onnxruntime
+  medunet infer unet2015_microscopy slide.tif --model M --output preds --output-format zarr,geojson
+  medunet infer unet2015_ct_mri scans/ --model M --output segs --output-format nifti,seg.nrrd
 """
 
 
@@ -54,11 +56,11 @@ def _run(args: argparse.Namespace) -> int:
             block_size=args.block_size,
             max_memory_gb=args.max_memory,
             resume=args.resume,
-            output_format=args.output_format,
         ),
         cluster=args.cluster,
         worker_setup=partial(setup_logging, args.verbose, args.debug),
         backend=args.backend,
+        output_formats=args.output_format,
     )
     print(f"predictions in {out}")
     return 0
@@ -111,9 +113,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--output-format",
-        choices=("tiff", "zarr"),
-        default="tiff",
-        help="streamed microscopy outputs: tiled BigTIFF (default) or OME-Zarr",
+        default=None,
+        metavar="F[,F]",
+        help="what to write, one or several comma-separated, streamed or not: microscopy "
+        "tiff (default), zarr (OME-NGFF <name>.ome.zarr: image, labels layer and pyramids, "
+        "for napari) and geojson (<name>.geojson, one polygon per object, for QuPath); "
+        "CT/MRI nifti (default) and seg.nrrd (a 3D Slicer segmentation, segments named by "
+        "--set class_names=[...])",
     )
     p.add_argument(
         "--cluster",

@@ -15,7 +15,6 @@ value, one block at a time), so a streamed image is scaled exactly as the whole 
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 from collections.abc import Iterator, Sequence
@@ -68,9 +67,11 @@ class BlockSource:
         dtype: the stored data type.
         spacing: pixel size per spatial axis (1.0 where unknown).
         affine: the volume's 4x4 affine (NIfTI), else None.
+        unit: the unit of ``spacing`` (``"um"``, ``"mm"``, ``"px"`` where unknown).
     """
 
-    def __init__(self, path: Path, array, axes: str, spacing: Sequence[float], affine=None):
+    def __init__(self, path: Path, array, axes: str, spacing: Sequence[float], affine=None,
+                 unit: str = "um"):  # fmt: skip
         self.path = path
         self._array = array
         self._axes = axes
@@ -81,6 +82,7 @@ class BlockSource:
         self.dtype = np.dtype(array.dtype)
         self.spacing = tuple(float(s) for s in spacing)
         self.affine = affine
+        self.unit = unit
 
     @property
     def nbytes(self) -> int:
@@ -187,14 +189,13 @@ def _tiff(path: Path) -> BlockSource:
     import tifffile
     import zarr
 
+    from medunet.data.microscopy import tiff_spacing
+
     with tifffile.TiffFile(path) as tif:
         series = tif.series[0]
         axes = series.axes.replace("Q", "Y" if "Y" not in series.axes else "C")
-        spacing = [1.0, 1.0]
-        page = series.pages[0]
-        res = getattr(page, "tags", {}).get("XResolution") if page is not None else None
-        if res is not None and res.value[0]:
-            spacing = [res.value[1] / res.value[0]] * 2
+        sizes, unit = tiff_spacing(tif)
+        spacing = [sizes.get("Y", sizes.get("X", 1.0)), sizes.get("X", sizes.get("Y", 1.0))]
     if set(axes) - set("YXCS") or not {"Y", "X"} <= set(axes):
         raise ValueError(
             f"{path} has axes {axes}: streamed inference reads 2D images (YX, with channels "
@@ -203,7 +204,7 @@ def _tiff(path: Path) -> BlockSource:
     array = zarr.open(tifffile.imread(path, aszarr=True), mode="r")
     if not hasattr(array, "shape"):  # a pyramid: the full resolution level
         array = array["0"]
-    return BlockSource(path, array, axes, spacing)
+    return BlockSource(path, array, axes, spacing, unit=unit)
 
 
 def _ome_zarr(path: Path) -> BlockSource:
@@ -221,11 +222,12 @@ def _ome_zarr(path: Path) -> BlockSource:
     if set(axes) - set("YXC"):
         raise ValueError(f"{path} has axes {axes}: streamed inference reads 2D (C)YX images.")
     spacing = [1.0, 1.0]
+    units = [a.get("unit") for a in scale["axes"] if isinstance(a, dict) and a.get("unit")]
     for transform in dataset.get("coordinateTransformations", []):
         if transform.get("type") == "scale":
             values = dict(zip(axes, transform["scale"], strict=True))
             spacing = [float(values.get("Y", 1.0)), float(values.get("X", 1.0))]
-    return BlockSource(path, array, axes, spacing)
+    return BlockSource(path, array, axes, spacing, unit=units[-1] if units else "um")
 
 
 def _nifti(path: Path) -> BlockSource:
@@ -238,7 +240,8 @@ def _nifti(path: Path) -> BlockSource:
             "volumes; predict it whole (no --block-size)."
         )
     zooms = [float(z) for z in img.header.get_zooms()[:3]]
-    return BlockSource(path, img.dataobj, "XYZ", zooms, affine=np.asarray(img.affine, float))
+    return BlockSource(path, img.dataobj, "XYZ", zooms, affine=np.asarray(img.affine, float),
+                       unit="mm")  # fmt: skip
 
 
 def open_blocks(path: str | Path) -> BlockSource:
@@ -263,19 +266,3 @@ def open_blocks(path: str | Path) -> BlockSource:
         f"{path}: streamed inference reads TIFF, OME-Zarr and NIfTI; convert it or predict "
         "it whole (no --block-size)."
     )
-
-
-def write_ome_zarr_metadata(group, axes: str, spacing: Sequence[float]) -> None:
-    """Minimal OME-NGFF 0.4 multiscales metadata of a one-level image in ``group``."""
-    names = {"C": "channel", "Y": "space", "X": "space", "Z": "space"}
-    scale = [1.0] * (len(axes) - len(spacing)) + [float(s) for s in spacing]
-    group.attrs["multiscales"] = [
-        {
-            "version": "0.4",
-            "axes": [{"name": a.lower(), "type": names[a]} for a in axes],
-            "datasets": [
-                {"path": "0", "coordinateTransformations": [{"type": "scale", "scale": scale}]}
-            ],
-        }
-    ]
-    logger.debug("OME-Zarr metadata: %s", json.dumps(group.attrs["multiscales"]))

@@ -31,6 +31,7 @@ __all__ = [
     "MICROSCOPY_SUFFIXES",
     "MicroscopyReader",
     "read_microscopy",
+    "tiff_spacing",
     "write_microscopy_tiff",
 ]
 
@@ -58,7 +59,7 @@ def _ome_spacing(ome_xml: str | None) -> dict[str, float]:
     return out
 
 
-def _tiff_spacing(tif: tifffile.TiffFile) -> tuple[dict[str, float], str]:
+def tiff_spacing(tif: tifffile.TiffFile) -> tuple[dict[str, float], str]:
     """Pixel size per axis letter and its unit, from OME or ImageJ/TIFF resolution tags."""
     if tif.is_ome:
         return _ome_spacing(tif.ome_metadata), "um"
@@ -201,7 +202,7 @@ def read_microscopy(
                     # several equal images in one file: pages of unknown meaning, never drop them
                     array = np.stack([array, *(s.asarray() for s in same)])
                     file_axes = "I" + file_axes
-                spacing, unit = _tiff_spacing(tif)
+                spacing, unit = tiff_spacing(tif)
     except (OSError, ValueError, IndexError, KeyError, SyntaxError, tifffile.TiffFileError) as err:
         raise ValueError(
             f"{path} could not be read as {suffix or 'an image'} ({type(err).__name__}: "

@@ -1,21 +1,19 @@
 """Writing large outputs as they are made, a stripe or slab at a time, never the whole
-array in memory: tiled BigTIFF, OME-Zarr and gzipped NIfTI, each atomically (a temporary
-file or folder renamed onto the final name when complete)."""
+array in memory: tiled BigTIFF and gzipped NIfTI, each atomically (a temporary file renamed
+onto the final name when complete). OME-NGFF stores: :mod:`medunet.data.ngff`; Slicer
+segmentations: :mod:`medunet.data.slicer`; GeoJSON: :mod:`medunet.data.geojson`."""
 
 from __future__ import annotations
 
 import gzip
-import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
-from medunet.data.blocks import write_ome_zarr_metadata
 from medunet.data.io import atomic_path
 
-__all__ = ["TILE", "write_nifti_slabs", "write_ome_zarr", "write_tiled_tiff"]
+__all__ = ["TILE", "write_nifti_slabs", "write_tiled_tiff"]
 
 TILE = 256  # tile edge of the written BigTIFFs and OME-Zarr chunks
 
@@ -60,25 +58,6 @@ def write_tiled_tiff(path: Path, stripes, shape, dtype, spacing, overwrite: bool
             resolution=resolution,
             metadata=None,
         )
-
-
-def write_ome_zarr(path: Path, stripes, shape, dtype, spacing, overwrite: bool) -> None:
-    import zarr
-
-    if path.exists() and not overwrite:
-        raise FileExistsError(f"{path} exists; pass --overwrite to replace it.")
-    tmp = path.with_name(f".{path.name}.tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    group = zarr.open_group(str(tmp), mode="w")
-    array = group.create_array("0", shape=tuple(shape), chunks=(TILE, TILE), dtype=dtype)
-    y = 0
-    for stripe in stripes:
-        array[y : y + stripe.shape[0]] = stripe
-        y += stripe.shape[0]
-    write_ome_zarr_metadata(group, "YX", spacing)
-    if path.exists():
-        shutil.rmtree(path)
-    os.replace(tmp, path)
 
 
 def write_nifti_slabs(path: Path, slabs, shape, affine, overwrite: bool) -> None:

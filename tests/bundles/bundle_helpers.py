@@ -176,3 +176,21 @@ def kill_a_worker_once(work: Path, pattern: str, killed: dict, most: int) -> Non
                         child.send_signal(signal.SIGKILL)
                     return
         time.sleep(0.01)
+
+
+def rasterise(feature: dict, shape: tuple[int, int]) -> np.ndarray:
+    """The pixels whose centres a GeoJSON feature's rings enclose (even-odd), as QuPath
+    reads its polygons (``[x, y]``, the origin at the top-left pixel's corner)."""
+    from skimage.draw import polygon as draw_polygon
+
+    geometry = feature["geometry"]
+    polygons = (
+        [geometry["coordinates"]] if geometry["type"] == "Polygon" else geometry["coordinates"]
+    )
+    out = np.zeros(shape, bool)
+    for polygon in polygons:
+        for ring in polygon:
+            xy = np.asarray(ring, float) - 0.5  # pixel centres at integer coordinates
+            rr, cc = draw_polygon(xy[:, 1], xy[:, 0], shape)
+            out[rr, cc] ^= True
+    return out

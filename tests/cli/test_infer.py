@@ -12,3 +12,17 @@ def test_infer_without_model_says_where_it_looked(tmp_path):
                    "--model", tmp_path / "run" / "models" / "model.pt")  # fmt: skip
     one_line_error(proc, "infer", "no trained model at", "run/models/model.pt", "medunet train")
     assert not (tmp_path / "out").exists()
+
+
+def test_an_unknown_output_format_is_one_line_naming_the_choices(tmp_path):
+    image = make_dataset(tmp_path / "data", n=1) / "imagesTs" / "new0.tif"
+    model = tmp_path / "run" / "models" / "model.pt"
+    model.parent.mkdir(parents=True)
+    model.write_bytes(b"")  # the formats are checked before the weights are read
+    proc = medunet("infer", "unet2015_microscopy", image, "--output", tmp_path / "out",
+                   "--model", model, "--output-format", "tiff,pdf")  # fmt: skip
+    one_line_error(proc, "infer", "pdf", "tiff, zarr, geojson")
+    proc = medunet("infer", "unet2015_ct_mri", image, "--output", tmp_path / "out",
+                   "--model", model, "--output-format", "geojson")  # fmt: skip
+    one_line_error(proc, "infer", "geojson", "nifti, seg.nrrd")
+    assert not (tmp_path / "out").exists()

@@ -15,11 +15,12 @@ and the result written as it is made:
 
 - microscopy (2D TIFF, OME-Zarr): probabilities a stripe of blocks at a time, instance
   labels stitched across blocks (:class:`~medunet.transforms.stitching.BlockInstances`),
-  written as tiled BigTIFF ``<name>_labels.tif`` / ``<name>_prob.tif`` (or OME-Zarr with
-  ``output_format="zarr"``);
+  written in the bundle's ``output_formats``, as the whole image would be: tiled BigTIFF
+  ``<name>_labels.tif`` / ``<name>_prob.tif``, OME-NGFF ``<name>.ome.zarr`` (image pyramid
+  and labels layer) / ``<name>_prob.ome.zarr``, GeoJSON ``<name>.geojson``;
 - CT/MRI (NIfTI): slabs along the file's last axis, each with the network's context, on the
-  training spacing and orientation and back, written as ``<name>_seg.nii.gz`` on the
-  input's grid and affine.
+  training spacing and orientation and back, written as ``<name>_seg.nii.gz`` (and/or the
+  Slicer segmentation ``<name>_seg.seg.nrrd``) on the input's grid and affine.
 
 Work in progress lives in a hidden folder beside the outputs (``.<name>.stream``): each
 finished stripe or slab is a file there, so an interrupted prediction continues where it

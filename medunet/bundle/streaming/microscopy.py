@@ -1,6 +1,7 @@
 """Streamed 2D microscopy: probabilities block by block, instance labels stitched across
 blocks a stripe at a time, both kept in the work folder and mapped a window at a time (so
-memory depends on the block, not on the image), then written as tiled BigTIFF or OME-Zarr."""
+memory depends on the block, not on the image), then written a row of tiles at a time in the
+bundle's ``output_formats``: tiled BigTIFF, OME-NGFF with pyramids, GeoJSON objects."""
 
 from __future__ import annotations
 
@@ -28,11 +29,13 @@ from medunet.bundle.streaming.work import (
     work_path,
 )
 from medunet.data.blocks import BlockSource, iter_blocks, open_blocks, percentiles
-from medunet.data.writers import TILE, write_ome_zarr, write_tiled_tiff
+from medunet.data.geojson import write_geojson
+from medunet.data.ngff import write_ngff_image, write_ngff_labels
+from medunet.data.writers import TILE, write_tiled_tiff
 from medunet.inferers import release_free_memory
 from medunet.inferers.streaming import StreamGrid
 from medunet.transforms.postprocess import ProbabilityToInstancesd
-from medunet.transforms.save import output_stem
+from medunet.transforms.save import IMAGE_FORMATS, check_formats, label_dtype, output_stem
 from medunet.transforms.stitching import BlockInstances
 
 __all__ = ["stream_microscopy"]
@@ -68,8 +71,8 @@ def stream_microscopy(
     path = Path(path)
     source = open_blocks(path)
     stem = output_stem(str(path))
-    suffix = ".ome.zarr" if options.output_format == "zarr" else ".tif"
-    finals = [out / f"{stem}_labels{suffix}", out / f"{stem}_prob{suffix}"]
+    formats = check_formats(parser.get("output_formats", ["tiff"]), IMAGE_FORMATS, "microscopy")
+    finals = _finals(out, stem, formats)
     for final in finals:
         if final.exists() and not overwrite:
             raise FileExistsError(f"{final} exists; pass --overwrite to replace it.")
@@ -98,7 +101,6 @@ def stream_microscopy(
         "tile": inferer.memory_budget_mb,
         "rule": [rule.border_class, rule.min_size, rule.seed_threshold, rule.mask_threshold,
                  rule.fill_holes],
-        "format": options.output_format,
     }  # fmt: skip
     work = work_dir(out, stem, fingerprint(path, model, settings), options.resume, overwrite)
     if not np.issubdtype(source.dtype, np.integer) and parser["nonfinite_value"] is None:
@@ -170,17 +172,45 @@ def stream_microscopy(
         "%s: %d objects in %d blocks, %.0f s", path.name, count, len(grid),
         time.perf_counter() - start_time,
     )  # fmt: skip
-    dtype = np.uint16 if count < 65536 else np.uint32
+    dtype = label_dtype(count)
     starts = range(0, height, TILE)  # written a row of tiles at a time
-    label_stripes = (mapping[labels[y : y + TILE]].astype(dtype) for y in starts)
-    prob_stripes = (1.0 - prob[0, y : y + TILE] for y in starts)
-    writer = write_ome_zarr if options.output_format == "zarr" else write_tiled_tiff
-    writer(finals[0], label_stripes, source.shape, dtype, source.spacing, overwrite)
-    writer(finals[1], prob_stripes, source.shape, np.float32, source.spacing, overwrite)
+
+    def label_stripes():
+        return (mapping[labels[y : y + TILE]].astype(dtype) for y in starts)
+
+    def prob_stripes():
+        return (1.0 - prob[0, y : y + TILE] for y in starts)
+
+    if "tiff" in formats:
+        write_tiled_tiff(out / f"{stem}_labels.tif", label_stripes(), source.shape, dtype,
+                         source.spacing, overwrite)  # fmt: skip
+        write_tiled_tiff(out / f"{stem}_prob.tif", prob_stripes(), source.shape, np.float32,
+                         source.spacing, overwrite)  # fmt: skip
+    if "zarr" in formats:
+        width = source.shape[1]
+        image = (source.read([y, 0], [min(y + TILE, height), width]) for y in starts)
+        write_ngff_labels(out / f"{stem}.ome.zarr", label_stripes(), source.shape, dtype,
+                          source.spacing, count, image=image,
+                          image_shape=(source.channels, *source.shape), image_dtype=source.dtype,
+                          unit=source.unit, name=stem, overwrite=overwrite)  # fmt: skip
+        write_ngff_image(out / f"{stem}_prob.ome.zarr", prob_stripes(), source.shape,
+                         np.float32, source.spacing, source.unit, name=f"{stem}_prob",
+                         overwrite=overwrite)  # fmt: skip
+    if "geojson" in formats:
+        write_geojson(out / f"{stem}.geojson", label_stripes(), prob_stripes(),
+                      overwrite=overwrite)  # fmt: skip
     shutil.rmtree(work)
     for final in finals:
         logger.info("saved %s", final)
     return finals
+
+
+def _finals(out: Path, stem: str, formats: list[str]) -> list[Path]:
+    """The files of ``formats``, named as the whole-image path names them
+    (:class:`~medunet.transforms.save.SaveMicroscopyd`)."""
+    names = {"tiff": ["_labels.tif", "_prob.tif"], "zarr": [".ome.zarr", "_prob.ome.zarr"],
+             "geojson": [".geojson"]}  # fmt: skip
+    return [out / f"{stem}{suffix}" for f in formats for suffix in names[f]]
 
 
 def _check_finite(source: BlockSource, path: Path) -> None:

@@ -35,14 +35,12 @@ class StreamOptions:
             prediction would need more are streamed, in blocks it allows (``None``: a share
             of the memory available, :class:`~.memory.MemoryBound`).
         resume: continue an interrupted streamed prediction of the same input and settings.
-        output_format: ``"tiff"`` (tiled BigTIFF) or ``"zarr"`` (OME-Zarr), microscopy.
         margin: pixels each block's labelling reaches into its neighbours.
     """
 
     block_size: int | None = None
     max_memory_gb: float | None = None
     resume: bool = False
-    output_format: str = "tiff"
     margin: int = 64
 
 

@@ -59,11 +59,12 @@ from medunet.bundle.streaming.work import (
     work_dir,
     work_path,
 )
+from medunet.data.slicer import segment_names, write_seg_nrrd
 from medunet.data.writers import write_nifti_slabs
 from medunet.transforms.degenerate import foreground_or_all
 from medunet.transforms.intensity import CHUNK, ModalityNormalized
 from medunet.transforms.resample import ResampleToSpacingd, nearest_indices
-from medunet.transforms.save import output_stem
+from medunet.transforms.save import VOLUME_FORMATS, check_formats, output_stem
 
 __all__ = ["VolumeGrid", "stream_volume"]
 
@@ -91,9 +92,14 @@ def stream_volume(
     """
     path = Path(path)
     stem = output_stem(str(path))
-    final = out / f"{stem}_seg.nii.gz"
-    if final.exists() and not overwrite:
-        raise FileExistsError(f"{final} exists; pass --overwrite to replace it.")
+    formats = check_formats(parser.get("output_formats", ["nifti"]), VOLUME_FORMATS, "CT/MRI")
+    names = segment_names(int(parser.get_parsed_content("num_classes")) - 1,
+                          parser.get("class_names"))  # fmt: skip
+    finals = [out / f"{stem}_seg{suffix}" for suffix, kind in
+              ((".nii.gz", "nifti"), (".seg.nrrd", "seg.nrrd")) if kind in formats]  # fmt: skip
+    for final in finals:
+        if final.exists() and not overwrite:
+            raise FileExistsError(f"{final} exists; pass --overwrite to replace it.")
     resample = component(parser, "preprocessing_transforms", ResampleToSpacingd)
     crop = component(parser, "preprocessing_transforms", CropForegroundd).cropper
     normalise = component(parser, "preprocessing_transforms", ModalityNormalized).transform
@@ -121,14 +127,22 @@ def stream_volume(
         classes = _predict_pass(blocks, grid.axis, block_size, pool, progress)
     finally:
         release_volume()  # this process's network and reader, until the next volume
-    file_slabs = (
-        _file_slab(classes, box, grid, z0, min(z0 + block_size, source.shape[2]))
-        for z0 in range(0, source.shape[2], block_size)
-    )
-    write_nifti_slabs(final, file_slabs, source.shape, source.affine, overwrite)
+
+    def file_slabs():
+        return (
+            _file_slab(classes, box, grid, z0, min(z0 + block_size, source.shape[2]))
+            for z0 in range(0, source.shape[2], block_size)
+        )
+
+    for final in finals:
+        if final.name.endswith(".seg.nrrd"):
+            write_seg_nrrd(final, file_slabs(), source.shape, source.affine, names, overwrite)
+        else:
+            write_nifti_slabs(final, file_slabs(), source.shape, source.affine, overwrite)
     shutil.rmtree(work)
-    logger.info("saved %s", final)
-    return [final]
+    for final in finals:
+        logger.info("saved %s", final)
+    return finals
 
 
 def _check_crop(crop, path: Path) -> None:

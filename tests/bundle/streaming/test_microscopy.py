@@ -99,17 +99,43 @@ def test_streamed_resumes_after_an_interruption(tmp_path, model, monkeypatch):
     _compare(tmp_path / "whole", out)
 
 
-def test_streamed_ome_zarr_output(tmp_path, model):
-    import zarr
+def test_streamed_ngff_and_geojson_equal_the_whole_images_and_the_tiff(tmp_path, model):
+    import json
+
+    from bundle_helpers import rasterise
+    from ome_zarr.io import parse_url
+    from ome_zarr.reader import Reader
 
     image = _image(tmp_path / "x.tif")
-    options = StreamOptions(block_size=64, output_format="zarr")
-    run_inference("unet2015_microscopy", [image], tmp_path / "z", model=model, settings=ROI,
-                  progress=False, stream=options)  # fmt: skip
-    group = zarr.open_group(str(tmp_path / "z" / "x_labels.ome.zarr"), mode="r")
-    assert (
-        group["0"].shape == (512, 256) and group.attrs["multiscales"][0]["axes"][0]["name"] == "y"
-    )
+    formats = "tiff,zarr,geojson"
+    run_inference("unet2015_microscopy", [image], tmp_path / "whole", model=model, settings=ROI,
+                  progress=False, output_formats=formats)  # fmt: skip
+    run_inference("unet2015_microscopy", [image], tmp_path / "stream", model=model, settings=ROI,
+                  progress=False, stream=StreamOptions(block_size=64),
+                  output_formats=formats)  # fmt: skip
+    _compare(tmp_path / "whole", tmp_path / "stream")
+    for name in ("whole", "stream"):
+        tiff = tifffile.imread(tmp_path / name / "x_labels.tif")
+        nodes = list(Reader(parse_url(str(tmp_path / name / "x.ome.zarr")))())
+        label = next(n for n in nodes if any(type(s).__name__ == "Label" for s in n.specs))
+        np.testing.assert_array_equal(np.asarray(label.data[0]), tiff)
+        assert len(label.data) == 2 and label.data[1].shape == (256, 128)
+        picture = next(n for n in nodes if [type(s).__name__ for s in n.specs] == ["Multiscales"])
+        np.testing.assert_array_equal(np.asarray(picture.data[0]), tifffile.imread(image))
+        prob = zarr_level(tmp_path / name / "x_prob.ome.zarr")
+        np.testing.assert_array_equal(prob, tifffile.imread(tmp_path / name / "x_prob.tif"))
+        features = json.loads((tmp_path / name / "x.geojson").read_text())["features"]
+        assert len(features) == len(np.unique(tiff)) - 1 >= 30
+        for feature in features:
+            mask = tiff == feature["properties"]["measurements"]["Label"]
+            got = rasterise(feature, tiff.shape)
+            assert (got & mask).sum() / (got | mask).sum() >= 0.99
+
+
+def zarr_level(path: Path, level: str = "0") -> np.ndarray:
+    import zarr
+
+    return zarr.open_group(str(path), mode="r")[level][:]
 
 
 def test_a_resumed_run_predicts_only_the_blocks_not_yet_predicted(tmp_path, model, monkeypatch):

@@ -75,6 +75,27 @@ def test_streamed_volume_is_the_whole_volumes_segmentation(tmp_path, model, affi
     assert not list((tmp_path / "stream").glob(".*"))  # no work files left
 
 
+def test_slicer_segmentation_streamed_and_whole_is_the_nifti_with_named_segments(tmp_path, model):
+    nrrd = pytest.importorskip("nrrd")
+    scan = _scan(tmp_path / "x.nii.gz", LPS)
+    settings = ["class_names=[grey matter, white matter]"]
+    for name, stream in (("whole", None), ("stream", StreamOptions(block_size=7))):
+        run_inference("unet2015_ct_mri", [scan], tmp_path / name, model=model, progress=False,
+                      settings=settings, stream=stream,
+                      output_formats="nifti,seg.nrrd")  # fmt: skip
+    nifti = nib.load(tmp_path / "whole" / "x_seg.nii.gz")
+    for name in ("whole", "stream"):
+        data, header = nrrd.read(str(tmp_path / name / "x_seg.seg.nrrd"))
+        np.testing.assert_array_equal(data, np.asarray(nifti.dataobj))
+        lps = np.diag([-1.0, -1.0, 1.0]) @ nifti.affine[:3]
+        np.testing.assert_allclose(header["space directions"], lps[:, :3].T, atol=1e-6)
+        np.testing.assert_allclose(header["space origin"], lps[:, 3], atol=1e-6)
+        assert [header["Segment0_Name"], header["Segment1_Name"]] == ["grey matter", "white matter"]
+    run_inference("unet2015_ct_mri", [scan], tmp_path / "only", model=model, progress=False,
+                  output_formats="seg.nrrd")  # fmt: skip
+    assert [p.name for p in (tmp_path / "only").iterdir()] == ["x_seg.seg.nrrd"]
+
+
 def test_streamed_volume_resumes_after_an_interruption(tmp_path, model, monkeypatch):
     scan = _scan(tmp_path / "x.nii.gz", LPS)
     run_inference("unet2015_ct_mri", [scan], tmp_path / "whole", model=model, progress=False)
