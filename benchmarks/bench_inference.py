@@ -33,7 +33,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import resource
 import subprocess
 import sys
 import tempfile
@@ -135,16 +134,24 @@ def compare(
         )
 
 
+def peak_rss_mb() -> float:
+    """This process's peak resident memory (MB) from ``VmHWM``: ``ru_maxrss`` would carry
+    the parent's peak over at exec (a child started after the 3D runs read GBs)."""
+    with open("/proc/self/status") as f:
+        kib = next(int(line.split()[1]) for line in f if line.startswith("VmHWM:"))
+    return kib / 1024
+
+
 def child_memory(size: int, roi: int) -> None:
     """Run in a child process: peak RSS of one 2D inference of a ``size``^2 image."""
     valid, _ = twins(2, (16, 32, 64, 128, 256))
     x = torch.rand(1, 1, size, size)
-    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    base = peak_rss_mb()
     inferer = OverlapTileInferer(roi_size=roi)
     plan = inferer.plan((size, size), valid)
     with torch.no_grad():
         out = inferer(x, valid)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = peak_rss_mb()
     padded = math.prod(
         r + (t - 1) * s for r, t, s in zip(plan.roi, plan.tiles, plan.stride, strict=True)
     )

@@ -29,7 +29,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from medunet.bundle.config import layer_config
+from medunet.bundle.config import LayeredConfig, layer_config
 from medunet.bundle.inference import model_config
 from medunet.bundle.onnx_model import write_onnx
 from medunet.bundle.registry import Bundle, resolve_bundle
@@ -65,6 +65,17 @@ def _has_model_key(model: Path) -> bool:
     return isinstance(state, dict) and isinstance(state.get("model"), dict)
 
 
+def _model_export(bundle, model, output, suffixes: tuple[str, ...], kind: str, presets,
+                  settings) -> tuple[Bundle, Path, Path, LayeredConfig]:  # fmt: skip
+    """The bundle, the model, the output file (its suffix checked) and the model's config."""
+    bund = resolve_bundle(bundle)
+    model_path = _check_model(bund, model)
+    out = Path(output).expanduser()
+    if out.suffix not in suffixes:
+        raise ValueError(f"--output {output}: name the {kind} file *{suffixes[0]}.")
+    return bund, model_path, out, model_config(bund, model_path, presets, settings)
+
+
 def export_torchscript(
     bundle: str | Path,
     model: str | Path,
@@ -76,12 +87,8 @@ def export_torchscript(
     """TorchScript of ``bundle``'s ``network_def`` with the weights of ``model``."""
     from monai.bundle import ckpt_export
 
-    bund = resolve_bundle(bundle)
-    model_path = _check_model(bund, model)
-    out = Path(output).expanduser()
-    if out.suffix not in (".ts", ".pt"):
-        raise ValueError(f"--output {output}: name the TorchScript file *.ts.")
-    config = model_config(bund, model_path, presets, settings)
+    bund, model_path, out, config = _model_export(bundle, model, output, (".ts", ".pt"),
+                                                  "TorchScript", presets, settings)  # fmt: skip
     overrides = {k: v for k, v in config.overrides.items() if k != "device"}
     with atomic_path(out, overwrite=overwrite) as tmp:
         ckpt_export(
@@ -109,12 +116,8 @@ def export_onnx(
     :data:`~medunet.bundle.onnx_model.ONNX_TOLERANCE` of PyTorch (checked before it is
     renamed onto ``output``). ``medunet infer --model FILE.onnx`` runs it on ONNX Runtime;
     saved as ``RUN/models/model.onnx`` it finds its run's settings as ``model.pt`` does."""
-    bund = resolve_bundle(bundle)
-    model_path = _check_model(bund, model)
-    out = Path(output).expanduser()
-    if out.suffix != ".onnx":
-        raise ValueError(f"--output {output}: name the ONNX file *.onnx.")
-    config = model_config(bund, model_path, presets, settings)
+    bund, model_path, out, config = _model_export(bundle, model, output, (".onnx",), "ONNX",
+                                                  presets, settings)  # fmt: skip
     parser = config.parser_with({**config.overrides, "bundle_root": str(bund.root),
                                  "device": "$torch.device('cpu')"})  # fmt: skip
     write_onnx(parser, model_path, out, overwrite=overwrite)

@@ -194,3 +194,21 @@ def rasterise(feature: dict, shape: tuple[int, int]) -> np.ndarray:
             rr, cc = draw_polygon(xy[:, 1], xy[:, 0], shape)
             out[rr, cc] ^= True
     return out
+
+
+def make_volume_dataset(root: Path, affine: np.ndarray, n: int = 2) -> Path:
+    """``imagesTr``/``labelsTr`` of ``n`` block volumes (28 x 24 x 16, classes 0..2) and
+    ``imagesTs/scan.nii.gz`` (28 x 20 x 16), NIfTI with ``affine``."""
+    import nibabel as nib
+
+    for sub in ("imagesTr", "labelsTr", "imagesTs"):
+        (root / sub).mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        labels = blocks_volume((28, 24, 16), seed=i)
+        image = labels * 60.0 + np.random.default_rng(i).normal(0, 10, labels.shape)
+        nib.save(nib.Nifti1Image(image.astype(np.float32), affine),
+                 root / "imagesTr" / f"vol{i}.nii.gz")  # fmt: skip
+        nib.save(nib.Nifti1Image(labels, affine), root / "labelsTr" / f"vol{i}.nii.gz")
+    nib.save(nib.Nifti1Image(image[:, :20].astype(np.float32), affine),
+             root / "imagesTs" / "scan.nii.gz")  # fmt: skip
+    return root

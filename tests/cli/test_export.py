@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tifffile
-from bundle_helpers import make_dataset
+from bundle_helpers import make_dataset, make_volume_dataset
 from cli_helpers import TINY_2D, TINY_3D, medunet, ok, one_line_error
 
 SCHEMA = Path(__file__).resolve().parents[1] / "bundles" / "meta_schema_20240725.json"
@@ -109,21 +109,7 @@ def test_onnx_runtime_backend_gives_the_pytorch_outputs_whole_and_streamed(tmp_p
 
 @pytest.mark.slow
 def test_ct_mri_on_onnx_runtime_and_monai_onnx_export_of_both_bundles(tmp_path):
-    import nibabel as nib
-    from bundle_helpers import blocks_volume
-
-    data = tmp_path / "data"
-    for sub in ("imagesTr", "labelsTr", "imagesTs"):
-        (data / sub).mkdir(parents=True)
-    affine = np.diag([-1.2, -1.2, 2.0, 1.0])
-    for i in range(2):
-        labels = blocks_volume((28, 24, 16), seed=i)
-        image = labels * 60.0 + np.random.default_rng(i).normal(0, 10, labels.shape)
-        nib.save(nib.Nifti1Image(image.astype(np.float32), affine),
-                 data / "imagesTr" / f"vol{i}.nii.gz")  # fmt: skip
-        nib.save(nib.Nifti1Image(labels, affine), data / "labelsTr" / f"vol{i}.nii.gz")
-    nib.save(nib.Nifti1Image(image[:, :20].astype(np.float32), affine),
-             data / "imagesTs" / "scan.nii.gz")  # fmt: skip
+    data = make_volume_dataset(tmp_path / "data", np.diag([-1.2, -1.2, 2.0, 1.0]))
     run = tmp_path / "run"
     fp32 = ["--set", "autocast=null"]
     ok(medunet("train", "unet2015_ct_mri", "--data", data, "--output", run, "--epochs", "1",

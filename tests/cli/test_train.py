@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import tifffile
 import torch
-from bundle_helpers import blocks_volume, make_dataset
+from bundle_helpers import make_dataset, make_volume_dataset
 from cli_helpers import TINY_2D, TINY_3D, medunet, no_temp_files, ok, one_line_error
 
 
@@ -118,19 +118,9 @@ def test_z_stack_trains_and_infers_with_the_3d_preset(tmp_path):
 
 @pytest.mark.slow
 def test_ct_mri_train_and_infer_nifti_on_the_input_grid(tmp_path):
-    data = tmp_path / "data"
-    for sub in ("imagesTr", "labelsTr", "imagesTs"):
-        (data / sub).mkdir(parents=True)
     affine = np.diag([-1.2, -1.2, 2.0, 1.0])
     affine[:3, 3] = (20, 15, -7)
-    for i in range(2):
-        labels = blocks_volume((28, 24, 16), seed=i)
-        image = (labels * 60.0 + np.random.default_rng(i).normal(0, 10, labels.shape)).astype(
-            np.float32
-        )
-        nib.save(nib.Nifti1Image(image, affine), data / "imagesTr" / f"vol{i}.nii.gz")
-        nib.save(nib.Nifti1Image(labels, affine), data / "labelsTr" / f"vol{i}.nii.gz")
-    nib.save(nib.Nifti1Image(image[:, :20], affine), data / "imagesTs" / "scan.nii.gz")
+    data = make_volume_dataset(tmp_path / "data", affine)
     run = tmp_path / "run"
     ok(medunet("train", "unet2015_ct_mri", "--data", data, "--output", run, "--epochs", "1",
                *TINY_3D))  # fmt: skip
