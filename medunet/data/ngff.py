@@ -27,7 +27,7 @@ __all__ = ["CHUNK", "pyramid_levels", "write_ngff_image", "write_ngff_labels"]
 
 CHUNK = 256  # chunk edge (Y, X) of every level, and the size the coarsest level fits in
 
-_UNITS = {"um": "micrometer", "µm": "micrometer", "μm": "micrometer",
+_UNITS = {"um": "micrometer", "\u00b5m": "micrometer", "\u03bcm": "micrometer",
           "micron": "micrometer", "micrometer": "micrometer", "nm": "nanometer",
           "nanometer": "nanometer", "mm": "millimeter", "millimeter": "millimeter",
           "cm": "centimeter", "m": "meter"}  # fmt: skip
