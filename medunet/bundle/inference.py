@@ -279,7 +279,9 @@ def _refuse_existing(datalist: list[dict], out: Path, overwrite: bool) -> None:
     if overwrite or not out.is_dir():
         return
     stems = {output_stem(item["image"]) for item in datalist}
-    existing = sorted(p for p in out.iterdir() if any(p.name.startswith(f"{s}_") for s in stems))
+    named = {f"{s}{suffix}" for s in stems for suffix in (".ome.zarr", ".geojson")}
+    prefixes = tuple(f"{s}_" for s in stems)
+    existing = sorted(p for p in out.iterdir() if p.name in named or p.name.startswith(prefixes))
     if existing:
         raise FileExistsError(f"{existing[0]} exists; pass --overwrite to replace it.")
 

@@ -65,3 +65,19 @@ def test_one_parse_and_one_header_read_per_input(tmp_path, monkeypatch, volume_m
     header_reads = [a for a in loads if Path(str(a[0])) == scan]
     # medunet's header check opens it; the workflow's loader or the stream takes that image
     assert len(header_reads) == 1, header_reads
+
+
+def test_a_cluster_run_refuses_every_existing_output_format_before_it_starts(tmp_path):
+    from medunet.bundle.inference import _refuse_existing
+
+    datalist = [{"image": str(tmp_path / "a.tif")}]
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "ab.geojson").write_text("{}")  # another input's: kept
+    _refuse_existing(datalist, out, overwrite=False)
+    for name in ("a.geojson", "a.ome.zarr", "a_labels.tif"):
+        (out / name).mkdir() if name.endswith(".zarr") else (out / name).write_text("")
+        with pytest.raises(FileExistsError, match=name.replace(".", r"\.")):
+            _refuse_existing(datalist, out, overwrite=False)
+        _refuse_existing(datalist, out, overwrite=True)
+        (out / name).rmdir() if name.endswith(".zarr") else (out / name).unlink()
