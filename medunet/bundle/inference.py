@@ -39,7 +39,13 @@ from medunet.data.datalist import case_name, find_images
 from medunet.data.dicom import is_single_series
 from medunet.data.headers import VolumeHeader, check_volume_header
 from medunet.data.microscopy import MICROSCOPY_SUFFIXES
-from medunet.transforms.save import IMAGE_FORMATS, VOLUME_FORMATS, check_formats, output_stem
+from medunet.transforms.save import (
+    IMAGE_FORMATS,
+    OUTPUT_SUFFIXES,
+    VOLUME_FORMATS,
+    check_formats,
+    output_stem,
+)
 
 __all__ = ["BACKENDS", "bundle_suffixes", "list_inputs", "model_config", "run_inference"]
 
@@ -279,7 +285,7 @@ def _refuse_existing(datalist: list[dict], out: Path, overwrite: bool) -> None:
     if overwrite or not out.is_dir():
         return
     stems = {output_stem(item["image"]) for item in datalist}
-    named = {f"{s}{suffix}" for s in stems for suffix in (".ome.zarr", ".geojson")}
+    named = {f"{s}{x}" for s in stems for suffixes in OUTPUT_SUFFIXES.values() for x in suffixes}
     prefixes = tuple(f"{s}_" for s in stems)
     existing = sorted(p for p in out.iterdir() if p.name in named or p.name.startswith(prefixes))
     if existing:

@@ -23,11 +23,13 @@ from medunet.data.slicer import segment_names, write_seg_nrrd
 
 __all__ = [
     "IMAGE_FORMATS",
+    "OUTPUT_SUFFIXES",
     "VOLUME_FORMATS",
     "SaveMicroscopyd",
     "SaveVolumed",
     "check_formats",
     "label_dtype",
+    "output_files",
     "output_stem",
 ]
 
@@ -37,6 +39,14 @@ logger = logging.getLogger(__name__)
 IMAGE_FORMATS = ("tiff", "zarr", "geojson")
 #: CT/MRI outputs: NIfTI, 3D Slicer segmentation
 VOLUME_FORMATS = ("nifti", "seg.nrrd")
+#: the files of each format, after the input's name, as the bundles' savers name them
+OUTPUT_SUFFIXES = {
+    "tiff": ("_labels.tif", "_prob.tif"),
+    "zarr": (".ome.zarr", "_prob.ome.zarr"),
+    "geojson": (".geojson",),
+    "nifti": ("_seg.nii.gz",),
+    "seg.nrrd": ("_seg.seg.nrrd",),
+}
 
 
 def check_formats(formats: str | Sequence[str], allowed: Sequence[str], what: str) -> list[str]:
@@ -51,6 +61,12 @@ def check_formats(formats: str | Sequence[str], allowed: Sequence[str], what: st
             f"{', '.join(allowed)} (one or several, comma-separated)."
         )
     return list(dict.fromkeys(names))
+
+
+def output_files(folder: Path, stem: str, formats: Sequence[str]) -> dict[str, list[Path]]:
+    """``{format: [files]}`` of input ``stem``'s outputs in ``folder``
+    (:data:`OUTPUT_SUFFIXES`)."""
+    return {f: [folder / f"{stem}{suffix}" for suffix in OUTPUT_SUFFIXES[f]] for f in formats}
 
 
 def label_dtype(count: int) -> np.dtype:

@@ -35,7 +35,13 @@ from medunet.data.writers import TILE, write_tiled_tiff
 from medunet.inferers import release_free_memory
 from medunet.inferers.streaming import StreamGrid
 from medunet.transforms.postprocess import ProbabilityToInstancesd
-from medunet.transforms.save import IMAGE_FORMATS, check_formats, label_dtype, output_stem
+from medunet.transforms.save import (
+    IMAGE_FORMATS,
+    check_formats,
+    label_dtype,
+    output_files,
+    output_stem,
+)
 from medunet.transforms.stitching import BlockInstances
 
 __all__ = ["stream_microscopy"]
@@ -72,7 +78,8 @@ def stream_microscopy(
     source = open_blocks(path)
     stem = output_stem(str(path))
     formats = check_formats(parser.get("output_formats", ["tiff"]), IMAGE_FORMATS, "microscopy")
-    finals = _finals(out, stem, formats)
+    files = output_files(out, stem, formats)
+    finals = [path for paths in files.values() for path in paths]
     for final in finals:
         if final.exists() and not overwrite:
             raise FileExistsError(f"{final} exists; pass --overwrite to replace it.")
@@ -181,36 +188,28 @@ def stream_microscopy(
     def prob_stripes():
         return (1.0 - prob[0, y : y + TILE] for y in starts)
 
-    if "tiff" in formats:
-        write_tiled_tiff(out / f"{stem}_labels.tif", label_stripes(), source.shape, dtype,
+    if "tiff" in files:
+        write_tiled_tiff(files["tiff"][0], label_stripes(), source.shape, dtype,
                          source.spacing, overwrite)  # fmt: skip
-        write_tiled_tiff(out / f"{stem}_prob.tif", prob_stripes(), source.shape, np.float32,
+        write_tiled_tiff(files["tiff"][1], prob_stripes(), source.shape, np.float32,
                          source.spacing, overwrite)  # fmt: skip
-    if "zarr" in formats:
+    if "zarr" in files:
         width = source.shape[1]
         image = (source.read([y, 0], [min(y + TILE, height), width]) for y in starts)
-        write_ngff_labels(out / f"{stem}.ome.zarr", label_stripes(), source.shape, dtype,
+        write_ngff_labels(files["zarr"][0], label_stripes(), source.shape, dtype,
                           source.spacing, count, image=image,
                           image_shape=(source.channels, *source.shape), image_dtype=source.dtype,
                           unit=source.unit, name=stem, overwrite=overwrite)  # fmt: skip
-        write_ngff_image(out / f"{stem}_prob.ome.zarr", prob_stripes(), source.shape,
+        write_ngff_image(files["zarr"][1], prob_stripes(), source.shape,
                          np.float32, source.spacing, source.unit, name=f"{stem}_prob",
                          overwrite=overwrite)  # fmt: skip
-    if "geojson" in formats:
-        write_geojson(out / f"{stem}.geojson", label_stripes(), prob_stripes(),
+    if "geojson" in files:
+        write_geojson(files["geojson"][0], label_stripes(), prob_stripes(),
                       overwrite=overwrite)  # fmt: skip
     shutil.rmtree(work)
     for final in finals:
         logger.info("saved %s", final)
     return finals
-
-
-def _finals(out: Path, stem: str, formats: list[str]) -> list[Path]:
-    """The files of ``formats``, named as the whole-image path names them
-    (:class:`~medunet.transforms.save.SaveMicroscopyd`)."""
-    names = {"tiff": ["_labels.tif", "_prob.tif"], "zarr": [".ome.zarr", "_prob.ome.zarr"],
-             "geojson": [".geojson"]}  # fmt: skip
-    return [out / f"{stem}{suffix}" for f in formats for suffix in names[f]]
 
 
 def _check_finite(source: BlockSource, path: Path) -> None:

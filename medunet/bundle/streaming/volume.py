@@ -64,7 +64,7 @@ from medunet.data.writers import write_nifti_slabs
 from medunet.transforms.degenerate import foreground_or_all
 from medunet.transforms.intensity import CHUNK, ModalityNormalized
 from medunet.transforms.resample import ResampleToSpacingd, nearest_indices
-from medunet.transforms.save import VOLUME_FORMATS, check_formats, output_stem
+from medunet.transforms.save import VOLUME_FORMATS, check_formats, output_files, output_stem
 
 __all__ = ["VolumeGrid", "stream_volume"]
 
@@ -95,8 +95,8 @@ def stream_volume(
     formats = check_formats(parser.get("output_formats", ["nifti"]), VOLUME_FORMATS, "CT/MRI")
     names = segment_names(int(parser.get_parsed_content("num_classes")) - 1,
                           parser.get("class_names"))  # fmt: skip
-    finals = [out / f"{stem}_seg{suffix}" for suffix, kind in
-              ((".nii.gz", "nifti"), (".seg.nrrd", "seg.nrrd")) if kind in formats]  # fmt: skip
+    files = output_files(out, stem, formats)
+    finals = [path for paths in files.values() for path in paths]
     for final in finals:
         if final.exists() and not overwrite:
             raise FileExistsError(f"{final} exists; pass --overwrite to replace it.")
@@ -134,11 +134,12 @@ def stream_volume(
             for z0 in range(0, source.shape[2], block_size)
         )
 
-    for final in finals:
-        if final.name.endswith(".seg.nrrd"):
-            write_seg_nrrd(final, file_slabs(), source.shape, source.affine, names, overwrite)
-        else:
-            write_nifti_slabs(final, file_slabs(), source.shape, source.affine, overwrite)
+    if "nifti" in files:
+        write_nifti_slabs(files["nifti"][0], file_slabs(), source.shape, source.affine,
+                          overwrite)  # fmt: skip
+    if "seg.nrrd" in files:
+        write_seg_nrrd(files["seg.nrrd"][0], file_slabs(), source.shape, source.affine, names,
+                       overwrite)  # fmt: skip
     shutil.rmtree(work)
     for final in finals:
         logger.info("saved %s", final)
