@@ -39,6 +39,7 @@ from medunet.data.datalist import case_name, find_images
 from medunet.data.dicom import is_single_series
 from medunet.data.headers import VolumeHeader, check_volume_header
 from medunet.data.microscopy import MICROSCOPY_SUFFIXES
+from medunet.networks.onnx import OnnxRuntimeNetwork
 from medunet.transforms.save import (
     IMAGE_FORMATS,
     OUTPUT_SUFFIXES,
@@ -171,6 +172,8 @@ def run_inference(
         for path in (item["image"] if isinstance(item["image"], list) else [item["image"]])
     }
     device_ids = device_override(device)  # a bad --device before the output folder exists
+    if model_path.suffix == ".onnx":
+        OnnxRuntimeNetwork(model_path)  # a bad or foreign ONNX file, before it too
     out = Path(output).expanduser().resolve()
     options = stream or StreamOptions()
     overrides = {

@@ -26,3 +26,13 @@ def test_an_unknown_output_format_is_one_line_naming_the_choices(tmp_path):
                    "--model", model, "--output-format", "geojson")  # fmt: skip
     one_line_error(proc, "infer", "geojson", "nifti, seg.nrrd")
     assert not (tmp_path / "out").exists()
+
+
+def test_a_file_that_is_no_medunet_onnx_model_is_one_line_and_no_output_folder(tmp_path):
+    image = make_dataset(tmp_path / "data", n=1) / "imagesTs" / "new0.tif"
+    model = tmp_path / "model.onnx"
+    model.write_text("not a model")
+    proc = medunet("infer", "unet2015_microscopy", image, "--output", tmp_path / "out",
+                   "--model", model)  # fmt: skip
+    one_line_error(proc, "infer", "model.onnx is not a readable ONNX model", "export it again")
+    assert not (tmp_path / "out").exists()
