@@ -133,7 +133,10 @@ def run_inference(
 ) -> Path:
     """Predict every input with ``bundle`` into the folder ``output``; returns ``output``.
 
-    ``progress`` shows a bar over each image's tiles (or a streamed image's blocks).
+    ``tta``: ``None`` keeps the model's setting (its run's plan averages the 8 views of
+    membranes and volumes), ``"flips"`` or ``"rot90"`` average those views, ``"none"``
+    predicts in one pass. ``progress`` shows a bar over each image's tiles (or a streamed
+    image's blocks).
     ``stream`` (:class:`~medunet.bundle.streaming.StreamOptions`): inputs given a block
     size, or too large to predict whole within its memory limit, are streamed block by
     block (:mod:`medunet.bundle.streaming`); the others run through the bundle's workflow.
@@ -189,7 +192,7 @@ def run_inference(
     if "ckpt_dir" in config.parser:  # the run's files beside the model (spacing.json, ...)
         overrides["ckpt_dir"] = str(model_path.parent)
     if tta is not None:
-        overrides["tta"] = tta
+        overrides["tta"] = None if tta == "none" else tta
     if "show_progress" in config.parser:
         overrides["show_progress"] = progress
     parser = config.parser_with({**overrides, "show_progress": False})

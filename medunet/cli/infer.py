@@ -83,8 +83,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         nargs="?",
         const="flips",
         default=None,
-        choices=("flips", "rot90"),
-        help="test-time augmentation: flips (default when given) or rot90 (8 symmetries, 2D)",
+        choices=("flips", "rot90", "none"),
+        help="test-time augmentation: flips (default when given), rot90 (8 symmetries, 2D) "
+        "or none (one pass; a planned run averages membranes' and volumes' views by default)",
     )
     p.add_argument("--overwrite", action="store_true", help="replace existing predictions")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")

@@ -13,6 +13,7 @@ from bundle_helpers import blocks_volume
 from monai.bundle import ConfigParser
 
 from medunet.bundle import StreamOptions, run_inference, run_training
+from medunet.inferers import overlap_tile
 
 pytestmark = pytest.mark.slow
 
@@ -65,6 +66,25 @@ def test_one_parse_and_one_header_read_per_input(tmp_path, monkeypatch, volume_m
     header_reads = [a for a in loads if Path(str(a[0])) == scan]
     # medunet's header check opens it; the workflow's loader or the stream takes that image
     assert len(header_reads) == 1, header_reads
+
+
+def test_a_planned_volume_model_averages_mirrored_views_unless_told_none(
+    tmp_path, monkeypatch, volume_model
+):
+    """The plan's ``tta: flips`` reaches inference through the run's plan.yaml; ``--tta
+    none`` (``tta="none"``) predicts in one pass."""
+    modes: list = []
+    original = overlap_tile.tta_turns
+    monkeypatch.setattr(overlap_tile, "tta_turns", lambda m, d: modes.append(m) or original(m, d))
+    scan = tmp_path / "scan.nii.gz"
+    nib.save(nib.Nifti1Image((blocks_volume((30, 26, 18), seed=5) * 60.0).astype(np.float32),
+                             np.diag([1.2, 1.2, 2.0, 1.0])), scan)  # fmt: skip
+    run_inference("unet2015_ct_mri", [scan], tmp_path / "a", model=volume_model, progress=False)
+    assert modes and set(modes) == {"flips"}
+    modes.clear()
+    run_inference("unet2015_ct_mri", [scan], tmp_path / "b", model=volume_model, progress=False,
+                  tta="none")  # fmt: skip
+    assert modes and set(modes) == {None}
 
 
 def test_a_cluster_run_refuses_every_existing_output_format_before_it_starts(tmp_path):

@@ -81,3 +81,16 @@ def test_the_shared_training_blocks_are_the_same():
         parsers.append(parser)
     differ = [i for i in SHARED_TRAIN_IDS if parsers[0][i] != parsers[1][i]]
     assert not differ, f"the bundles' train.yaml differ in {differ}"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_validation_and_inference_average_the_same_views(name):
+    """The post-processing calibrated on validation must see what inference predicts: both
+    inferers take the one ``tta`` setting (the plan sets it for membranes and volumes)."""
+    configs = BUNDLES / name / "configs"
+    train, infer = ConfigParser(), ConfigParser()
+    train.read_config(str(configs / "train.yaml"))
+    infer.read_config(str(configs / "inference.yaml"))
+    assert train["validate#inferer"]["tta"] == infer["inferer"]["tta"] == "@tta"
+    train["tta"] = "rot90" if name == "unet2015_microscopy" else "flips"
+    assert train.get_parsed_content("validate#inferer").tta == train["tta"]

@@ -40,6 +40,22 @@ def test_microscopy_rules():
     assert gpu["output_tile"] >= 388 or gpu["output_tile"] >= 192
 
 
+def test_test_time_augmentation_for_membranes_and_volumes_only():
+    """Membranes (a gap merges two cells) and volumes (nnU-Net's mirroring) average the
+    views that training's flips and rotations covered; separate objects take one pass."""
+    cells = np.ones((120, 120), np.uint8) * 255  # cells filling the image, 2-px membranes
+    for offset in (0, 1):
+        cells[offset::20, :] = 0
+        cells[:, offset::20] = 0
+    membranes = make_plan(fingerprint_of([cells]), "cpu").settings
+    assert membranes["calibrate_metric"] == "rand_error" and membranes["tta"] == "rot90"
+    assert "tta" not in make_plan(fingerprint_of([nuclei(1)]), "cpu").settings
+    lab = np.zeros((40, 48, 24), np.uint8)
+    lab[10:30, 10:30, 5:20] = 1
+    volume = fingerprint_of([lab], [np.where(lab > 0, 300.0, 0.0)], classes=True)
+    assert make_plan(volume, "cpu").settings["tta"] == "flips"
+
+
 def test_normalisation_from_the_foreground_and_background_medians():
     lab = nuclei(1)
     rng = np.random.default_rng(0)
