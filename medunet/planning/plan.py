@@ -25,6 +25,8 @@ Microscopy (objects):
 - **normalisation**: each image is scaled between the percentiles at which the background
   and the foreground median fall (in the training images), so a few saturated pixels
   (reflections, debris) do not decide an image's scale.
+- **elastic deformation**: the paper's 10 px, or less where the tile is so small that its
+  coarse grid's control points would fold (:func:`_elastic`).
 - **network, scale and tiles**: the fewest levels (3 to 4 on a CPU, 5 on a GPU) whose
   receptive field spans three median diameters; objects wider than that are scaled down
   (2D: ``image_scale``) until it does, but never so far that the narrow gaps between
@@ -38,7 +40,8 @@ Microscopy (objects):
 Volumes (CT/MRI classes): the classes present, the modality from the intensities (HU have
 air near -1000), a CT window from the foreground percentiles (0.5, 99.5), the target
 spacing (median; nnU-Net's 10th percentile along an axis more than 3 times coarser), the
-tile from the foreground extent, same padding with a halo, and the 8 mirrored predictions
+tile from the foreground extent, same padding with a halo, the elastic deformation bounded
+by the tile as in 2D, and the 8 mirrored predictions
 averaged (training mirrors every axis; nnU-Net's default).
 """
 
@@ -63,6 +66,8 @@ MAX_LEVELS = 5
 REGION_VALIDATION_BELOW = 10
 #: a validation interval no run reaches: only the last epoch is validated
 VALIDATE_LAST = 100000
+#: the paper's elastic deformation: displacements of std 10 px on a 3-point grid per axis
+PAPER_ELASTIC_STD, ELASTIC_GRID = 10.0, 3
 
 
 @dataclass
@@ -106,6 +111,28 @@ def _output_tile(levels: int, dims: int, smallest_image: int, minimum: int) -> t
         if (tile_in / tile_out) ** dims <= MAX_TILE_OVERHEAD or tile_out >= smallest_image:
             return tile_out, tile_in
         out = tile_out + 4
+
+
+def _elastic(plan: Plan, tile_in: int) -> None:
+    """The paper's 10 px elastic displacements, or less where they would fold the tile.
+
+    On a 3-point grid over a tile of ``tile_in`` pixels, neighbouring control points lie
+    ``d = (tile_in - 1) / 2`` apart, and the field folds (the image tears and overlaps
+    itself) where their displacements differ by more than ``d``. That difference has std
+    ``sqrt(2) std``; the plan keeps ``d`` at least 4 of those (the paper's 572 px tiles
+    are 20 away), so folds stay rare on small tiles too (a 48^3 tile: 4.2 voxels).
+    """
+    d = (tile_in - 1) / (ELASTIC_GRID - 1)
+    bound = d / (4.0 * math.sqrt(2.0))
+    if bound >= PAPER_ELASTIC_STD:
+        plan.set("elastic_std", PAPER_ELASTIC_STD, f"the paper's; control points {d:.0f} px apart")
+    else:
+        plan.set(
+            "elastic_std",
+            _round(bound),
+            f"{tile_in} px tiles: control points {d:.0f} px apart; the paper's 10 px would fold "
+            "them, this keeps a fold 4 std away",
+        )
 
 
 def _grid(values: list[float], extra: list[float] = ()) -> list[float]:
@@ -250,6 +277,7 @@ def _microscopy(plan: Plan, fp, device: str, time_budget: float | None) -> None:
         out,
         f"{tile_in} px input tiles: {(tile_in / out) ** dims:.1f} input pixels per output pixel",
     )
+    _elastic(plan, tile_in)
     if gpu and time_budget is None:
         plan.set("optimizer_name", "sgd", "the paper's SGD, momentum 0.99 (a long GPU run)")
         plan.set("learning_rate", 0.001, "the paper's")
@@ -327,6 +355,7 @@ def _volume(plan: Plan, fp, device: str, time_budget: float | None) -> None:
     plan.set("padding", "same", "same-padded 3D tiles: valid ones lose a halo on all 6 faces")
     plan.set("output_tile", tile, f"median volume {[int(s) for s in shape]} voxels at the target")
     plan.set("halo", max(4, tile // 6), "voxels discarded at each tile side at inference")
+    _elastic(plan, tile)  # same padding: the input tile is the output tile
     plan.set("tta", "flips", "training mirrors every axis: the 8 mirrored predictions averaged "
              "(nnU-Net's default; 8x inference time)")  # fmt: skip
     plan.set("optimizer_name", "adam", "Adam converges in fewer steps")

@@ -56,6 +56,20 @@ def test_test_time_augmentation_for_membranes_and_volumes_only():
     assert make_plan(volume, "cpu").settings["tta"] == "flips"
 
 
+def test_elastic_deformation_keeps_the_paper_s_10_px_unless_it_folds_the_tile():
+    """A 3-point grid over t pixels folds where neighbouring displacements differ by more
+    than (t - 1) / 2: the plan keeps that 4 std away, so only small tiles get less."""
+    settings = make_plan(fingerprint_of([nuclei(1)]), "cpu").settings
+    assert settings["elastic_std"] == 10.0  # 188 px input tiles: control points 94 px apart
+    lab = np.zeros((40, 48, 24), np.uint8)
+    lab[10:30, 10:30, 5:20] = 1
+    volume = fingerprint_of([lab], [np.where(lab > 0, 300.0, 0.0)], classes=True)
+    small = make_plan(volume, "cpu").settings  # 32^3 tiles
+    tile = small["output_tile"]
+    assert small["elastic_std"] == pytest.approx((tile - 1) / 2 / (4 * 2**0.5), abs=0.01)
+    assert small["elastic_std"] < 10.0
+
+
 def test_normalisation_from_the_foreground_and_background_medians():
     lab = nuclei(1)
     rng = np.random.default_rng(0)
