@@ -55,7 +55,7 @@ PLAIN = np.diag([1.0, 1.3, 2.5, 1.0])
 
 @pytest.mark.parametrize(
     ("affine", "tta", "settings"),
-    [(LPS, None, []), (PLAIN, "flips", []), (LPS, None, ["modality=CT", "ct_window=[0,90]"])],
+    [(LPS, "none", []), (PLAIN, "flips", []), (LPS, "none", ["modality=CT", "ct_window=[0,90]"])],
     ids=["reoriented-MR", "flips-MR", "reoriented-CT"],
 )
 def test_streamed_volume_is_the_whole_volumes_segmentation(tmp_path, model, affine, tta,
