@@ -10,6 +10,7 @@ processing match the training without repeating them.
 from __future__ import annotations
 
 import logging
+import zipfile
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import replace
@@ -177,6 +178,8 @@ def run_inference(
     device_ids = device_override(device)  # a bad --device before the output folder exists
     if model_path.suffix == ".onnx":
         OnnxRuntimeNetwork(model_path)  # a bad or foreign ONNX file, before it too
+    else:
+        _check_torch_file(model_path)
     out = Path(output).expanduser().resolve()
     options = stream or StreamOptions()
     overrides = {
@@ -244,6 +247,18 @@ def run_inference(
                             "backend": backend, "output_formats": formats}  # fmt: skip
             _predict_on_cluster(pool, whole, out, overwrite, task_options, progress)
     return out
+
+
+def _check_torch_file(model: Path) -> None:
+    """A ``--model`` that is no file of ``torch.save`` (a zip archive, or the legacy pickle),
+    refused in one line before the output folder is made."""
+    with model.open("rb") as f:
+        legacy = f.read(2) == b"\x80\x02"  # pickle protocol 2: torch.save before 1.6
+    if not (legacy or zipfile.is_zipfile(model)):
+        raise ValueError(
+            f"--model {model} is not a PyTorch model file; pass RUN/models/model.pt of a "
+            "medunet train run (or a .onnx from medunet export)."
+        )
 
 
 def _output_formats(formats, bundle: Bundle, config: LayeredConfig) -> list[str] | None:

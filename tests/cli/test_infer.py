@@ -36,3 +36,13 @@ def test_a_file_that_is_no_medunet_onnx_model_is_one_line_and_no_output_folder(t
                    "--model", model)  # fmt: skip
     one_line_error(proc, "infer", "model.onnx is not a readable ONNX model", "export it again")
     assert not (tmp_path / "out").exists()
+
+
+def test_a_file_that_is_no_pytorch_model_is_one_line_and_no_output_folder(tmp_path):
+    image = make_dataset(tmp_path / "data", n=1) / "imagesTs" / "new0.tif"
+    model = tmp_path / "model.pt"
+    model.write_text("not a model")
+    proc = medunet("infer", "unet2015_microscopy", image, "--output", tmp_path / "out",
+                   "--model", model)  # fmt: skip
+    one_line_error(proc, "infer", "model.pt is not a PyTorch model file", "RUN/models/model.pt")
+    assert not (tmp_path / "out").exists()
