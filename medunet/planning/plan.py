@@ -41,8 +41,8 @@ Volumes (CT/MRI classes): the classes present, the modality from the intensities
 air near -1000), a CT window from the foreground percentiles (0.5, 99.5), the target
 spacing (median; nnU-Net's 10th percentile along an axis more than 3 times coarser), the
 tile from the foreground extent, same padding with a halo, the elastic deformation bounded
-by the tile as in 2D, and the 8 mirrored predictions
-averaged (training mirrors every axis; nnU-Net's default).
+by the tile as in 2D, and the 8 mirrored predictions averaged (training mirrors every axis;
+nnU-Net's default).
 """
 
 from __future__ import annotations
@@ -55,6 +55,7 @@ import numpy as np
 
 from medunet.inferers.autocast import bf16_is_fast
 from medunet.networks.tiles import TileGeometry
+from medunet.transforms.elastic import PAPER_GRID_SIZE, PAPER_STD
 
 __all__ = ["Plan", "make_plan"]
 
@@ -66,8 +67,6 @@ MAX_LEVELS = 5
 REGION_VALIDATION_BELOW = 10
 #: a validation interval no run reaches: only the last epoch is validated
 VALIDATE_LAST = 100000
-#: the paper's elastic deformation: displacements of std 10 px on a 3-point grid per axis
-PAPER_ELASTIC_STD, ELASTIC_GRID = 10.0, 3
 
 
 @dataclass
@@ -122,10 +121,10 @@ def _elastic(plan: Plan, tile_in: int) -> None:
     ``sqrt(2) std``; the plan keeps ``d`` at least 4 of those (the paper's 572 px tiles
     are 20 away), so folds stay rare on small tiles too (a 48^3 tile: 4.2 voxels).
     """
-    d = (tile_in - 1) / (ELASTIC_GRID - 1)
+    d = (tile_in - 1) / (PAPER_GRID_SIZE - 1)
     bound = d / (4.0 * math.sqrt(2.0))
-    if bound >= PAPER_ELASTIC_STD:
-        plan.set("elastic_std", PAPER_ELASTIC_STD, f"the paper's; control points {d:.0f} px apart")
+    if bound >= PAPER_STD:
+        plan.set("elastic_std", PAPER_STD, f"the paper's; control points {d:.0f} px apart")
     else:
         plan.set(
             "elastic_std",

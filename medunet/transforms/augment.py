@@ -22,7 +22,7 @@ from monai.transforms import (
 )
 from monai.utils import ensure_tuple
 
-from medunet.transforms.elastic import RandCoarseElasticd
+from medunet.transforms.elastic import PAPER_GRID_SIZE, PAPER_STD, RandCoarseElasticd
 
 __all__ = ["paper_augmentations"]
 
@@ -32,8 +32,8 @@ def paper_augmentations(
     mode: Sequence[str] = ("bilinear", "nearest", "bilinear"),
     image_keys: Sequence[str] = ("image",),
     spatial_dims: int = 2,
-    elastic_std: float = 10.0,
-    grid_size: int = 3,
+    elastic_std: float = PAPER_STD,
+    grid_size: int = PAPER_GRID_SIZE,
     prob_elastic: float = 1.0,
     prob_affine: float = 0.5,
     max_shift: float = 16.0,

@@ -30,11 +30,18 @@ from monai.transforms import MapTransform, RandomizableTransform, Transform
 from monai.utils import convert_to_dst_type, convert_to_tensor, ensure_tuple_rep
 
 __all__ = [
+    "PAPER_GRID_SIZE",
+    "PAPER_STD",
     "CoarseElastic",
     "RandCoarseElastic",
     "RandCoarseElasticd",
     "dense_displacement",
 ]
+
+#: the paper's coarse grid: 3 control points per axis
+PAPER_GRID_SIZE = 3
+#: the paper's displacement std, pixels
+PAPER_STD = 10.0
 
 _MODES = ("bilinear", "nearest", "bicubic")
 _PADDING = ("reflection", "border", "zeros")
@@ -239,8 +246,8 @@ class RandCoarseElastic(RandomizableTransform):
 
     def __init__(
         self,
-        grid_size: int | Sequence[int] = 3,
-        std: float = 10.0,
+        grid_size: int | Sequence[int] = PAPER_GRID_SIZE,
+        std: float = PAPER_STD,
         prob: float = 1.0,
         mode: str = "bilinear",
         padding_mode: str = "reflection",
@@ -303,8 +310,8 @@ class RandCoarseElasticd(RandomizableTransform, MapTransform):
     def __init__(
         self,
         keys: KeysCollection,
-        grid_size: int | Sequence[int] = 3,
-        std: float = 10.0,
+        grid_size: int | Sequence[int] = PAPER_GRID_SIZE,
+        std: float = PAPER_STD,
         prob: float = 1.0,
         mode: str | Sequence[str] = "bilinear",
         padding_mode: str | Sequence[str] = "reflection",
