@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from bundle_helpers import make_dataset
 from cli_helpers import medunet, one_line_error
 
@@ -28,21 +29,19 @@ def test_an_unknown_output_format_is_one_line_naming_the_choices(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
-def test_a_file_that_is_no_medunet_onnx_model_is_one_line_and_no_output_folder(tmp_path):
+@pytest.mark.parametrize(
+    ("name", "needles"),
+    [
+        ("model.onnx", ("model.onnx is not a readable ONNX model", "export it again")),
+        ("model.pt", ("model.pt is not a PyTorch model file", "RUN/models/model.pt")),
+    ],
+    ids=["onnx", "pytorch"],
+)
+def test_a_file_that_is_no_model_is_one_line_and_no_output_folder(tmp_path, name, needles):
     image = make_dataset(tmp_path / "data", n=1) / "imagesTs" / "new0.tif"
-    model = tmp_path / "model.onnx"
+    model = tmp_path / name
     model.write_text("not a model")
     proc = medunet("infer", "unet2015_microscopy", image, "--output", tmp_path / "out",
                    "--model", model)  # fmt: skip
-    one_line_error(proc, "infer", "model.onnx is not a readable ONNX model", "export it again")
-    assert not (tmp_path / "out").exists()
-
-
-def test_a_file_that_is_no_pytorch_model_is_one_line_and_no_output_folder(tmp_path):
-    image = make_dataset(tmp_path / "data", n=1) / "imagesTs" / "new0.tif"
-    model = tmp_path / "model.pt"
-    model.write_text("not a model")
-    proc = medunet("infer", "unet2015_microscopy", image, "--output", tmp_path / "out",
-                   "--model", model)  # fmt: skip
-    one_line_error(proc, "infer", "model.pt is not a PyTorch model file", "RUN/models/model.pt")
+    one_line_error(proc, "infer", *needles)
     assert not (tmp_path / "out").exists()

@@ -40,6 +40,13 @@ def test_microscopy_rules():
     assert gpu["output_tile"] >= 388 or gpu["output_tile"] >= 192
 
 
+def _mr_volume():
+    """The fingerprint of one MR volume (40 x 48 x 24, one class): 32^3 tiles on a CPU."""
+    lab = np.zeros((40, 48, 24), np.uint8)
+    lab[10:30, 10:30, 5:20] = 1
+    return fingerprint_of([lab], [np.where(lab > 0, 300.0, 0.0)], classes=True)
+
+
 def test_test_time_augmentation_for_membranes_and_volumes_only():
     """Membranes (a gap merges two cells) and volumes (nnU-Net's mirroring) average the
     views that training's flips and rotations covered; separate objects take one pass."""
@@ -50,9 +57,7 @@ def test_test_time_augmentation_for_membranes_and_volumes_only():
     membranes = make_plan(fingerprint_of([cells]), "cpu").settings
     assert membranes["calibrate_metric"] == "rand_error" and membranes["tta"] == "rot90"
     assert "tta" not in make_plan(fingerprint_of([nuclei(1)]), "cpu").settings
-    lab = np.zeros((40, 48, 24), np.uint8)
-    lab[10:30, 10:30, 5:20] = 1
-    volume = fingerprint_of([lab], [np.where(lab > 0, 300.0, 0.0)], classes=True)
+    volume = _mr_volume()
     assert make_plan(volume, "cpu").settings["tta"] == "flips"
 
 
@@ -61,9 +66,7 @@ def test_elastic_deformation_keeps_the_paper_s_10_px_unless_it_folds_the_tile():
     than (t - 1) / 2: the plan keeps that 4 std away, so only small tiles get less."""
     settings = make_plan(fingerprint_of([nuclei(1)]), "cpu").settings
     assert settings["elastic_std"] == 10.0  # 188 px input tiles: control points 94 px apart
-    lab = np.zeros((40, 48, 24), np.uint8)
-    lab[10:30, 10:30, 5:20] = 1
-    volume = fingerprint_of([lab], [np.where(lab > 0, 300.0, 0.0)], classes=True)
+    volume = _mr_volume()
     small = make_plan(volume, "cpu").settings  # 32^3 tiles
     tile = small["output_tile"]
     assert small["elastic_std"] == pytest.approx((tile - 1) / 2 / (4 * 2**0.5), abs=0.01)
