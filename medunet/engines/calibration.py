@@ -56,6 +56,7 @@ def calibrate_postprocess(
     min_sizes: Sequence[int] = (15,),
     tolerance: float = 0.0,
     fill_holes: bool = False,
+    min_seed_size: int = 0,
 ) -> dict:
     """The seed/mask thresholds and minimum size with the best mean ``metric``.
 
@@ -66,6 +67,7 @@ def calibrate_postprocess(
         border_class: channel 2 is the touching-border class (seeds from ``p(interior)``).
         seed_thresholds, mask_thresholds, min_sizes: the grid (mask <= seed only).
         fill_holes: objects are filled as inference will fill them.
+        min_seed_size: seed components smaller than this start no object, as in inference.
         tolerance: choose the *highest seed threshold* whose score is within this fraction
             of the best one's distance from perfect (0: the best score, the first in grid
             order on a tie; 0.2: an error of up to 1.2 times the best, or an AP missing up
@@ -89,7 +91,12 @@ def calibrate_postprocess(
         if mask_t > seed_t:
             continue
         rule = ProbabilityToInstances(
-            border_class, 0, seed_threshold=seed_t, mask_threshold=mask_t, fill_holes=fill_holes
+            border_class,
+            0,
+            seed_threshold=seed_t,
+            mask_threshold=mask_t,
+            fill_holes=fill_holes,
+            min_seed_size=min_seed_size,
         )
         grown = [rule.grow(p) for p in probabilities]
         for min_size in min_sizes:
@@ -137,6 +144,7 @@ class PostprocessCalibration:
         seed_thresholds, mask_thresholds, tolerance: the grid and the choice
             (:func:`calibrate_postprocess`).
         fill_holes: inference fills the objects' holes (calibrate as it will run).
+        min_seed_size: inference starts no object from smaller seed components (likewise).
         prob_key, truth_key: output keys of the evaluator.
         keep: which validated epoch ``model.pt`` (and this file) hold:
             ``"last"``: the latest, so a run ends with its final weights, calibrated (the
@@ -163,6 +171,7 @@ class PostprocessCalibration:
         mask_thresholds: Sequence[float] = MASK_THRESHOLDS,
         tolerance: float = 0.0,
         fill_holes: bool = False,
+        min_seed_size: int = 0,
         prob_key: str = "pred",
         truth_key: str = "truth_instances",
         keep: str = "last",
@@ -177,6 +186,7 @@ class PostprocessCalibration:
         self.mask_thresholds = tuple(float(t) for t in mask_thresholds)
         self.tolerance = float(tolerance)
         self.fill_holes = bool(fill_holes)
+        self.min_seed_size = int(min_seed_size)
         self.prob_key = prob_key
         self.truth_key = truth_key
         if keep not in KEEP:
@@ -228,6 +238,7 @@ class PostprocessCalibration:
             self.min_sizes,
             self.tolerance,
             self.fill_holes,
+            self.min_seed_size,
         )
         engine.state.postprocess = result
         logger.info(

@@ -216,6 +216,14 @@ def _microscopy(plan: Plan, fp, device: str, time_budget: float | None) -> None:
     )
     membranes = kind == "membranes"
     plan.set(
+        "min_seed_size",
+        max(1, round(small / 2.0)) if membranes else 0,
+        f"membranes: a seed under half the 5th-percentile cell ({small:.0f} px) is a gap or "
+        "an organelle; the cells around take its pixels"
+        if membranes
+        else "objects: every seed starts one (its pixels would go to the nearest other)",
+    )
+    plan.set(
         "calibrate_metric",
         "rand_error" if membranes else "ap50",
         "membranes: merges through a gap cost most" if membranes else "objects: AP@0.5",

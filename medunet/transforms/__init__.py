@@ -26,6 +26,7 @@ from medunet.transforms.postprocess import (
     fill_object_holes,
     read_postprocess,
     remove_small_objects,
+    seed_components,
     seeded_instances,
 )
 from medunet.transforms.regions import REGION_PARTS, CropRegiond, region_slices
@@ -85,6 +86,7 @@ __all__ = [
     "region_slices",
     "remove_small_objects",
     "resize",
+    "seed_components",
     "seeded_instances",
     "tile_geometry",
 ]

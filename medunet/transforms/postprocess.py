@@ -15,13 +15,19 @@ likely class: seeds are the connected components of ``p(interior) > seed_thresho
 ``1 - p(background) > mask_threshold`` joins its nearest seed. A high seed threshold keeps
 objects apart across faint boundaries (EM membranes with gaps); a lower mask threshold
 gives the objects back their full extent, so boundaries are not drawn thicker than they are.
+
+With ``min_seed_size`` a seed component smaller than that starts no object: its pixels join
+the objects around it. That is for membranes, where the cells fill the image and a speck of
+seed is a gap in a membrane or an organelle, which would otherwise take a share of the
+cell around it; separate objects keep every seed (a dropped seed's pixels would go to the
+nearest other object, across the background).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +43,7 @@ __all__ = [
     "fill_object_holes",
     "read_postprocess",
     "remove_small_objects",
+    "seed_components",
     "seeded_instances",
 ]
 
@@ -69,14 +76,48 @@ def fill_object_holes(labels: np.ndarray) -> np.ndarray:
     return filled
 
 
+def seed_components(
+    seeds: np.ndarray,
+    structure: np.ndarray | None = None,
+    min_size: int = 0,
+    open_sides: Sequence[tuple[bool, bool]] | None = None,
+) -> np.ndarray:
+    """Connected components of boolean ``seeds`` ``(*spatial)`` as int32 labels 1..K.
+
+    Components smaller than ``min_size`` pixels are dropped (0), except those that touch an
+    open side: per axis ``(low, high)``, True where the array is a window cut out of a larger
+    image, so a component there may go on beyond it (streamed labelling,
+    :class:`~medunet.transforms.BlockInstances`). ``None``: the whole image, no side open.
+    """
+    labels, count = ndi.label(seeds, structure=structure)
+    labels = labels.astype(np.int32)
+    if count == 0 or min_size <= 1:
+        return labels
+    keep = np.bincount(labels.ravel(), minlength=count + 1) >= min_size
+    for axis, sides in enumerate(open_sides or ()):
+        for side, is_open in zip((0, -1), sides, strict=True):
+            if is_open:
+                keep[np.take(labels, side, axis=axis)] = True
+    keep[0] = False
+    new_ids = np.zeros(count + 1, np.int32)
+    new_ids[keep] = np.arange(1, int(keep.sum()) + 1, dtype=np.int32)
+    return new_ids[labels]
+
+
 def seeded_instances(
-    seeds: np.ndarray, mask: np.ndarray, structure: np.ndarray | None = None
+    seeds: np.ndarray,
+    mask: np.ndarray,
+    structure: np.ndarray | None = None,
+    min_seed_size: int = 0,
+    open_sides: Sequence[tuple[bool, bool]] | None = None,
 ) -> np.ndarray:
     """Connected components of ``seeds`` grown over ``mask``: every pixel of ``mask`` joins
-    its nearest component (Euclidean), pixels outside ``mask`` are 0. Returns int32 labels."""
-    labels, count = ndi.label(seeds, structure=structure)
-    if count == 0:
-        return labels.astype(np.int32)
+    its nearest component (Euclidean), pixels outside ``mask`` are 0. Components smaller
+    than ``min_seed_size`` start no object (:func:`seed_components`; their pixels in
+    ``mask`` join the nearest other one). Returns int32 labels."""
+    labels = seed_components(seeds, structure, min_seed_size, open_sides)
+    if labels.max() == 0:
+        return np.zeros(labels.shape, np.int32)
     _, nearest = ndi.distance_transform_edt(labels == 0, return_indices=True)
     return np.where(mask | (labels > 0), labels[tuple(nearest)], 0).astype(np.int32)
 
@@ -111,6 +152,8 @@ class ProbabilityToInstances(Transform):
             ``seed_threshold``, or the most likely class when that is ``None`` too).
         fill_holes: background enclosed by one object joins it (for objects known to be
             solid, e.g. nuclei whose dark nucleoli the network leaves out).
+        min_seed_size: seed components smaller than this (pixels) start no object; their
+            pixels join the objects around them (membranes; 0 keeps every seed).
 
     Shapes:
         input ``(C, *spatial)`` probabilities (C = 2, or 3 with the border class); output
@@ -127,9 +170,11 @@ class ProbabilityToInstances(Transform):
         seed_threshold: float | None = None,
         mask_threshold: float | None = None,
         fill_holes: bool = False,
+        min_seed_size: int = 0,
     ):
-        if min_size < 0:
-            raise ValueError(f"min_size must be >= 0, got {min_size}.")
+        for name, size in (("min_size", min_size), ("min_seed_size", min_seed_size)):
+            if size < 0:
+                raise ValueError(f"{name} must be >= 0, got {size}.")
         for name, value in (("seed_threshold", seed_threshold), ("mask_threshold", mask_threshold)):
             if value is not None and not 0.0 <= value < 1.0:
                 raise ValueError(f"{name} must be in [0, 1) or None, got {value}.")
@@ -139,6 +184,7 @@ class ProbabilityToInstances(Transform):
         self.seed_threshold = seed_threshold
         self.mask_threshold = mask_threshold
         self.fill_holes = bool(fill_holes)
+        self.min_seed_size = int(min_seed_size)
 
     def __call__(self, prob: NdarrayOrTensor) -> NdarrayOrTensor:
         """Instance labels ``(1, *spatial)`` for probabilities ``(C, *spatial)``."""
@@ -152,10 +198,22 @@ class ProbabilityToInstances(Transform):
         labels = remove_small_objects(self.grow(p), self.min_size)
         return convert_to_dst_type(labels[None], prob, dtype=torch.int32)[0]
 
-    def grow(self, p: np.ndarray) -> np.ndarray:
+    def grow(
+        self, p: np.ndarray, open_sides: Sequence[tuple[bool, bool]] | None = None
+    ) -> np.ndarray:
         """Instance labels of probabilities ``(C, *spatial)`` before the size filter: seeds
-        grown over the mask (:func:`seeded_instances`), holes filled if asked."""
-        labels = seeded_instances(*self.seeds_and_mask(p), self.structure(p.ndim - 1))
+        grown over the mask (:func:`seeded_instances`), holes filled if asked.
+
+        Args:
+            p: class probabilities ``(C, *spatial)``.
+            open_sides: for a window of a larger image, per spatial axis ``(low, high)``:
+                True where the window is cut inside the image (a seed touching it may be
+                larger than it looks, so it is kept); None for a whole image.
+        """
+        seeds, mask = self.seeds_and_mask(p)
+        labels = seeded_instances(
+            seeds, mask, self.structure(p.ndim - 1), self.min_seed_size, open_sides
+        )
         return fill_object_holes(labels) if self.fill_holes else labels
 
     def structure(self, spatial_dims: int) -> np.ndarray:

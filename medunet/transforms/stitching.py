@@ -8,6 +8,12 @@ time (streamed inference), with the result of the whole image up to the numberin
 - each block is labelled in a window that reaches ``margin`` pixels into its neighbours, so
   a pixel's nearest seed is found even when it lies in the next block (exact while every
   foreground pixel lies within ``margin`` of its seed);
+- with ``min_seed_size`` (small seed components start no object) a seed component is
+  judged as on the whole image wherever it joins blocks: a component that reaches
+  ``min_seed_size`` pixels inside the window's edges is either wholly in view or at least
+  that long (exact while ``margin >= min_seed_size``); one nearer the edge that touches it
+  is kept for the growth only (the whole image may drop it: the two then differ only for
+  pixels farther than ``margin - min_seed_size`` from their seed);
 - a block's objects get new global ids; where its window covers seed pixels that blocks
   labelled before gave an id (in their cores, or claimed in their margins, which reach into
   this block), the two ids are joined (union-find): a seed component crossing block
@@ -19,9 +25,11 @@ time (streamed inference), with the result of the whole image up to the numberin
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
-from medunet.transforms.postprocess import ProbabilityToInstances
+from medunet.transforms.postprocess import ProbabilityToInstances, seed_components
 
 __all__ = ["BlockInstances", "UnionFind"]
 
@@ -87,6 +95,7 @@ class BlockInstances:
         prob: np.ndarray,
         core: tuple[slice, ...],
         labelled: np.ndarray | None = None,
+        open_sides: Sequence[tuple[bool, bool]] | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Global ids of a block's pixels.
 
@@ -96,14 +105,16 @@ class BlockInstances:
             labelled: ids earlier blocks gave the window's pixels (their cores, and the seed
                 pixels they claimed beyond them), 0 where none, ``(*window)``; at seed pixels
                 they join this block's objects.
+            open_sides: per spatial axis ``(low, high)``, True where the window is cut
+                inside the image (not at its edge); None: every side is the image's edge.
 
         Returns:
             ``(core ids, seed ids)``: the block's ids ``(*core)`` (0 = background), and the
             ids of the window's seed pixels ``(*window)`` (0 elsewhere), which the caller
             keeps where the window reaches into blocks not labelled yet (their claims).
         """
-        seeds = self.rule.seeds_and_mask(prob)[0]
-        local = self.rule.grow(prob)
+        seeds = self._sure_seeds(prob, core, open_sides)
+        local = self.rule.grow(prob, open_sides)
         n = int(local.max())
         first = self.ids.add(n)
         to_global = np.zeros(n + 1, np.int64)
@@ -119,6 +130,38 @@ class BlockInstances:
         self.counts = np.concatenate([self.counts, np.zeros(n, np.int64)])
         self.counts += np.bincount(out.ravel(), minlength=len(self.counts))[: len(self.counts)]
         return out, np.where(seeds, ids, 0)
+
+    def _sure_seeds(
+        self,
+        prob: np.ndarray,
+        core: tuple[slice, ...],
+        open_sides: Sequence[tuple[bool, bool]] | None,
+    ) -> np.ndarray:
+        """The window's seed pixels that start objects, as on the whole image ``(*window)``.
+
+        Without ``min_seed_size`` every seed. With it, a component touching an open side is
+        kept for the growth (it may go on beyond), but it joins and claims only when it
+        reaches ``min_seed_size`` pixels (at most ``margin``) inside the open sides: then it
+        is either wholly in view or longer than ``min_seed_size``, so kept on the whole
+        image too. Every window judging a seed alike, no block joins through a seed that
+        another block gave to the cells around it.
+        """
+        rule = self.rule
+        raw = rule.seeds_and_mask(prob)[0]
+        size = rule.min_seed_size
+        if size <= 1:
+            return raw
+        kept = seed_components(raw, rule.structure(prob.ndim - 1), size, open_sides)
+        band = min(size, self.margin)
+        inner = []
+        for axis, (low, high) in enumerate(open_sides or [(False, False)] * raw.ndim):
+            start, stop, n = core[axis].start or 0, core[axis].stop, raw.shape[axis]
+            stop = n if stop is None else stop
+            inner.append(
+                slice(min(band, start) if low else 0, n - min(band, n - stop) if high else n)
+            )
+        sure = np.unique(kept[tuple(inner)])
+        return np.isin(kept, sure[sure > 0])
 
     def restore(self, n_ids: int, counts: np.ndarray, joins: np.ndarray) -> None:
         """Continue from a saved state: ``n_ids`` ids with their ``counts`` and the joins."""

@@ -33,6 +33,20 @@ def test_calibration_finds_thresholds_that_separate_and_restore():
     assert ap["score"] == 1.0
 
 
+def test_calibration_grows_as_inference_will_without_small_seeds():
+    """Membranes with a speck of seed inside a cell: calibrated as inference runs, with
+    ``min_seed_size`` the speck starts no object and the cell scores whole."""
+    truth = np.zeros((12, 21), np.int64)
+    truth[:, :10], truth[:, 11:] = 1, 2
+    fg = np.where(truth > 0, 0.95, 0.05).astype(np.float32)
+    fg[3:8, 2:7] = 0.5  # a ring below every seed threshold ...
+    fg[4:7, 3:6] = 0.95  # ... around a 9-pixel speck
+    prob = np.stack([1.0 - fg, fg])
+    specks = calibrate_postprocess([prob], [truth], "ap50", min_sizes=(0,))
+    cells = calibrate_postprocess([prob], [truth], "ap50", min_sizes=(0,), min_seed_size=10)
+    assert specks["score"] < 1.0 and cells["score"] == 1.0
+
+
 def test_calibration_refuses_unknown_metrics_and_empty_input():
     prob, truth = _bridged_pair()
     with pytest.raises(ValueError, match="unknown metric"):

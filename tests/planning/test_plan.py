@@ -47,14 +47,27 @@ def _mr_volume():
     return fingerprint_of([lab], [np.where(lab > 0, 300.0, 0.0)], classes=True)
 
 
-def test_test_time_augmentation_for_membranes_and_volumes_only():
-    """Membranes (a gap merges two cells) and volumes (nnU-Net's mirroring) average the
-    views that training's flips and rotations covered; separate objects take one pass."""
-    cells = np.ones((120, 120), np.uint8) * 255  # cells filling the image, 2-px membranes
+def _cells() -> np.ndarray:
+    """Membranes: 18 x 18 px cells filling the image, 2-px membranes between them."""
+    cells = np.ones((120, 120), np.uint8) * 255
     for offset in (0, 1):
         cells[offset::20, :] = 0
         cells[:, offset::20] = 0
-    membranes = make_plan(fingerprint_of([cells]), "cpu").settings
+    return cells
+
+
+def test_membranes_drop_small_seeds_and_objects_keep_every_seed():
+    """A seed under half the 5th-percentile cell is a gap or an organelle in membranes; a
+    separate small object's seed is its own."""
+    membranes = make_plan(fingerprint_of([_cells()]), "cpu").settings
+    assert membranes["min_seed_size"] == round(18 * 18 / 2)
+    assert make_plan(fingerprint_of([nuclei(1)]), "cpu").settings["min_seed_size"] == 0
+
+
+def test_test_time_augmentation_for_membranes_and_volumes_only():
+    """Membranes (a gap merges two cells) and volumes (nnU-Net's mirroring) average the
+    views that training's flips and rotations covered; separate objects take one pass."""
+    membranes = make_plan(fingerprint_of([_cells()]), "cpu").settings
     assert membranes["calibrate_metric"] == "rand_error" and membranes["tta"] == "rot90"
     assert "tta" not in make_plan(fingerprint_of([nuclei(1)]), "cpu").settings
     volume = _mr_volume()

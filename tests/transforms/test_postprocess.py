@@ -6,7 +6,12 @@ import numpy as np
 import pytest
 import torch
 
-from medunet.transforms import ProbabilityToInstances, ProbabilityToInstancesd, remove_small_objects
+from medunet.transforms import (
+    ProbabilityToInstances,
+    ProbabilityToInstancesd,
+    remove_small_objects,
+    seed_components,
+)
 
 
 def _onehot(classes: np.ndarray, n: int) -> np.ndarray:
@@ -67,6 +72,36 @@ def test_thresholds_separate_across_a_faint_boundary_and_restore_the_extent():
     assert len(np.unique(labels)) == 3  # the bridge is not a seed: two objects
     assert (labels[prob[1] > 0.3] > 0).all() and (labels[prob[1] <= 0.3] == 0).all()
     assert labels[5, 3] != labels[5, 16] and labels[2, 1] == labels[5, 3]
+
+
+def test_small_seeds_start_no_object_and_their_pixels_join_the_cell_around():
+    """Membranes: a speck of seed inside a cell (an organelle ringed by lower probability)
+    would take a share of the cell; with ``min_seed_size`` the cell takes it back."""
+    fg = np.full((12, 21), 0.95, np.float32)
+    fg[:, 10] = 0.05  # a membrane between two cells filling the image
+    fg[3:8, 2:7] = 0.5  # a ring below the seed threshold ...
+    fg[4:7, 3:6] = 0.95  # ... around a 9-pixel speck of seed
+    prob = np.stack([1.0 - fg, fg])
+    rule = {"min_size": 0, "seed_threshold": 0.8, "mask_threshold": 0.3}
+    specks = ProbabilityToInstances(**rule)(prob)[0]
+    assert len(np.unique(specks)) == 4  # two cells and the speck
+    cells = ProbabilityToInstances(**rule, min_seed_size=10)(prob)[0]
+    assert len(np.unique(cells)) == 3 and (cells[:, :10] == cells[0, 0]).all()
+    assert cells[0, 0] != cells[0, 20] and (cells[:, 10] == 0).all()
+    with pytest.raises(ValueError, match="min_seed_size must be >= 0"):
+        ProbabilityToInstances(min_seed_size=-1)
+
+
+def test_seed_components_keep_small_ones_on_open_sides():
+    """A window's edge inside the image may cut a seed: one touching it is kept."""
+    seeds = np.zeros((6, 8), bool)
+    seeds[0, 2:4] = True  # 2 px on the top edge
+    seeds[3, 3] = True  # 1 px inside
+    seeds[2:5, 6:8] = True  # 6 px on the right edge
+    assert seed_components(seeds, min_size=3).max() == 1  # the whole image: only the 6 px
+    top_open = seed_components(seeds, min_size=3, open_sides=((True, False), (False, False)))
+    assert top_open.max() == 2 and top_open[0, 2] > 0 and top_open[3, 3] == 0
+    assert seed_components(seeds).max() == 3  # no size: every component
 
 
 def test_postprocess_file_replaces_the_arguments(tmp_path):

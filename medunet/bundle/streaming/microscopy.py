@@ -107,14 +107,15 @@ def stream_microscopy(
         "block": block_size, "margin": options.margin, "q": q, "tta": inferer.tta,
         "tile": inferer.memory_budget_mb,
         "rule": [rule.border_class, rule.min_size, rule.seed_threshold, rule.mask_threshold,
-                 rule.fill_holes],
+                 rule.fill_holes, rule.min_seed_size],
     }  # fmt: skip
     work = work_dir(out, stem, fingerprint(path, model, settings), options.resume, overwrite)
     if not np.issubdtype(source.dtype, np.integer) and parser["nonfinite_value"] is None:
         _check_finite(source, path)
     stats = percentiles(source, [*q, 0.0, 100.0])  # the whole image's, as in memory
     grid = predictor.grid
-    margin = min(options.margin, grid.block[0], grid.block[1])
+    # a small seed is judged as on the whole image when the margin holds it
+    margin = min(max(options.margin, rule.min_seed_size), grid.block[0], grid.block[1])
     instances = BlockInstances(rule, margin)
     # thresholds read p(background) and p(interior) only; the most likely class needs all
     thresholds = rule.seed_threshold is not None or rule.mask_threshold is not None
@@ -275,7 +276,8 @@ def _label_stripe(grid, q, prob, labels, band, claims, instances, margin):
         window = prob[:, top:bottom, left:right]
         core = (slice(y0 - top, y1 - top), slice(x0 - left, x1 - left))
         region = band[:n, left:right]
-        ids, seeds = instances.label(window, core, region)
+        sides = ((top > 0, bottom < grid.shape[0]), (left > 0, right < width))
+        ids, seeds = instances.label(window, core, region, sides)
         seeds[core] = 0
         np.copyto(region, seeds, where=(region == 0) & (seeds > 0), casting="unsafe")
         region[core] = ids
