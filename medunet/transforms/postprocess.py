@@ -53,16 +53,19 @@ logger = logging.getLogger(__name__)
 POSTPROCESS_KEYS = ("seed_threshold", "mask_threshold", "min_size")
 
 
+def _renumber(labels: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """The ids with ``keep[id]`` numbered 1..K in order, every other id (and 0) 0."""
+    keep[0] = False
+    new_ids = np.zeros(len(keep), labels.dtype)
+    new_ids[keep] = np.arange(1, int(keep.sum()) + 1, dtype=labels.dtype)
+    return new_ids[labels]
+
+
 def remove_small_objects(labels: np.ndarray, min_size: int) -> np.ndarray:
     """Drop objects smaller than ``min_size`` pixels and renumber the rest 1..K."""
     if labels.max() == 0:
         return labels
-    sizes = np.bincount(labels.ravel())
-    keep = sizes >= max(min_size, 1)
-    keep[0] = False
-    new_ids = np.zeros(len(sizes), labels.dtype)
-    new_ids[keep] = np.arange(1, int(keep.sum()) + 1, dtype=labels.dtype)
-    return new_ids[labels]
+    return _renumber(labels, np.bincount(labels.ravel()) >= max(min_size, 1))
 
 
 def fill_object_holes(labels: np.ndarray) -> np.ndarray:
@@ -98,10 +101,7 @@ def seed_components(
         for side, is_open in zip((0, -1), sides, strict=True):
             if is_open:
                 keep[np.take(labels, side, axis=axis)] = True
-    keep[0] = False
-    new_ids = np.zeros(count + 1, np.int32)
-    new_ids[keep] = np.arange(1, int(keep.sum()) + 1, dtype=np.int32)
-    return new_ids[labels]
+    return _renumber(labels, keep)
 
 
 def seeded_instances(
