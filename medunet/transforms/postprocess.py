@@ -115,11 +115,15 @@ def seeded_instances(
     its nearest component (Euclidean), pixels outside ``mask`` are 0. Components smaller
     than ``min_seed_size`` start no object (:func:`seed_components`; their pixels in
     ``mask`` join the nearest other one). Returns int32 labels."""
-    labels = seed_components(seeds, structure, min_seed_size, open_sides)
-    if labels.max() == 0:
-        return np.zeros(labels.shape, np.int32)
-    _, nearest = ndi.distance_transform_edt(labels == 0, return_indices=True)
-    return np.where(mask | (labels > 0), labels[tuple(nearest)], 0).astype(np.int32)
+    return _grow_to_nearest(seed_components(seeds, structure, min_seed_size, open_sides), mask)
+
+
+def _grow_to_nearest(seed_labels: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Every pixel of ``mask`` (and every seed pixel) takes its nearest seed's label."""
+    if seed_labels.max() == 0:
+        return np.zeros(seed_labels.shape, np.int32)
+    _, nearest = ndi.distance_transform_edt(seed_labels == 0, return_indices=True)
+    return np.where(mask | (seed_labels > 0), seed_labels[tuple(nearest)], 0).astype(np.int32)
 
 
 def read_postprocess(path: str | Path | None) -> dict:
@@ -210,10 +214,20 @@ class ProbabilityToInstances(Transform):
                 True where the window is cut inside the image (a seed touching it may be
                 larger than it looks, so it is kept); None for a whole image.
         """
+        return self.grow_from(*self.seed_labels(p, open_sides))
+
+    def seed_labels(
+        self, p: np.ndarray, open_sides: Sequence[tuple[bool, bool]] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``(seed labels, mask)``: the seed components that start objects (int32 1..K,
+        :func:`seed_components` with ``min_seed_size``) and the mask they grow over."""
         seeds, mask = self.seeds_and_mask(p)
-        labels = seeded_instances(
-            seeds, mask, self.structure(p.ndim - 1), self.min_seed_size, open_sides
-        )
+        structure = self.structure(p.ndim - 1)
+        return seed_components(seeds, structure, self.min_seed_size, open_sides), mask
+
+    def grow_from(self, seed_labels: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """:meth:`seed_labels`' components grown over ``mask``, holes filled if asked."""
+        labels = _grow_to_nearest(seed_labels, mask)
         return fill_object_holes(labels) if self.fill_holes else labels
 
     def structure(self, spatial_dims: int) -> np.ndarray:

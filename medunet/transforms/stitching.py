@@ -29,7 +29,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from medunet.transforms.postprocess import ProbabilityToInstances, seed_components
+from medunet.transforms.postprocess import ProbabilityToInstances
 
 __all__ = ["BlockInstances", "UnionFind"]
 
@@ -113,8 +113,9 @@ class BlockInstances:
             ids of the window's seed pixels ``(*window)`` (0 elsewhere), which the caller
             keeps where the window reaches into blocks not labelled yet (their claims).
         """
-        seeds = self._sure_seeds(prob, core, open_sides)
-        local = self.rule.grow(prob, open_sides)
+        seed_labels, mask = self.rule.seed_labels(prob, open_sides)
+        local = self.rule.grow_from(seed_labels, mask)
+        seeds = self._sure_seeds(seed_labels, core, open_sides)
         n = int(local.max())
         first = self.ids.add(n)
         to_global = np.zeros(n + 1, np.int64)
@@ -133,11 +134,12 @@ class BlockInstances:
 
     def _sure_seeds(
         self,
-        prob: np.ndarray,
+        seed_labels: np.ndarray,
         core: tuple[slice, ...],
         open_sides: Sequence[tuple[bool, bool]] | None,
     ) -> np.ndarray:
-        """The window's seed pixels that start objects, as on the whole image ``(*window)``.
+        """The window's seed pixels that start objects, as on the whole image ``(*window)``,
+        of its seed components ``seed_labels`` (:meth:`ProbabilityToInstances.seed_labels`).
 
         Without ``min_seed_size`` every seed. With it, a component touching an open side is
         kept for the growth (it may go on beyond), but it joins and claims only when it
@@ -146,22 +148,19 @@ class BlockInstances:
         image too. Every window judging a seed alike, no block joins through a seed that
         another block gave to the cells around it.
         """
-        rule = self.rule
-        raw = rule.seeds_and_mask(prob)[0]
-        size = rule.min_seed_size
+        size = self.rule.min_seed_size
         if size <= 1:
-            return raw
-        kept = seed_components(raw, rule.structure(prob.ndim - 1), size, open_sides)
+            return seed_labels > 0
         band = min(size, self.margin)
         inner = []
-        for axis, (low, high) in enumerate(open_sides or [(False, False)] * raw.ndim):
-            start, stop, n = core[axis].start or 0, core[axis].stop, raw.shape[axis]
+        for axis, (low, high) in enumerate(open_sides or [(False, False)] * seed_labels.ndim):
+            start, stop, n = core[axis].start or 0, core[axis].stop, seed_labels.shape[axis]
             stop = n if stop is None else stop
             inner.append(
                 slice(min(band, start) if low else 0, n - min(band, n - stop) if high else n)
             )
-        sure = np.unique(kept[tuple(inner)])
-        return np.isin(kept, sure[sure > 0])
+        sure = np.unique(seed_labels[tuple(inner)])
+        return np.isin(seed_labels, sure[sure > 0])
 
     def restore(self, n_ids: int, counts: np.ndarray, joins: np.ndarray) -> None:
         """Continue from a saved state: ``n_ids`` ids with their ``counts`` and the joins."""
