@@ -43,7 +43,8 @@ model, cores, torch, GPU).
     python benchmarks/bench_quality.py --resume   # after an interruption: only missing runs
 
 Each finished run leaves ``<work>/<dataset>/<system>/seed<N>/record.json``; ``--resume``
-reuses those (same budget) and trains the rest; ``--update`` keeps the datasets and
+reuses those (same budget) and trains the rest (a reused run missing one of the dataset's
+metrics is scored again from its saved predictions); ``--update`` keeps the datasets and
 systems of an existing ``quality.json`` that this call does not run.
 
 Real data come from ``../shared/data`` (``--shared``); a dataset whose folder is absent is
@@ -91,8 +92,8 @@ DATASETS = {
     ),
     "isbi2012": Dataset(
         "isbi2012", "isbi2012", 2,
-        ("rand_error", "warping_error", "pixel_error", "ap50", "dice"),
-        (False, False, False, True, True), truth_instances="connected_components",
+        ("rand_error", "rand_error_thinned", "warping_error", "pixel_error", "ap50", "dice"),
+        (False, False, False, False, True, True), truth_instances="connected_components",
     ),
     "nih3t3": Dataset(
         "nih3t3", "nih3t3", 2, ("ap50", "dice", "ap75", "merged", "split"),
@@ -107,6 +108,7 @@ METRIC_NAMES = {
     "dice": "fg Dice", "dice_1": "GM Dice", "dice_2": "WM Dice", "hd95_1": "GM HD95 (mm)",
     "hd95_2": "WM HD95 (mm)",
     "ap50": "AP@0.5", "ap75": "AP@0.75", "foreground_iou": "fg IoU",
+    "rand_error_thinned": "rand_error thinned",
 }  # fmt: skip
 
 
@@ -454,6 +456,9 @@ def main() -> int:
             for seed in seeds:
                 out = args.work / name / system / f"seed{seed}"
                 run = reused(out / "record.json", budgets[name]) if args.resume else None
+                if run is not None and set(ds.metrics) - set(run["scores"]):
+                    run["scores"] = score(ds, Path(run["pred"]), data)  # a metric added since
+                    write_record(out / "record.json", run)
                 if run is None:
                     shutil.rmtree(out, ignore_errors=True)
                     out.mkdir(parents=True)

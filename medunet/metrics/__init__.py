@@ -6,7 +6,7 @@ from medunet.metrics.contingency import contingency_table
 from medunet.metrics.instances import DEFAULT_THRESHOLDS, match_instances
 from medunet.metrics.metric import SCORE_NAMES, SegmentationScore, segmentation_scores
 from medunet.metrics.pixels import dice, foreground_iou, pixel_error
-from medunet.metrics.rand import rand_error
+from medunet.metrics.rand import rand_error, thin_boundaries, thinned_rand_error
 from medunet.metrics.volume import VolumeScore, class_dice
 from medunet.metrics.warping import separated_foreground, warping_error
 
@@ -24,5 +24,7 @@ __all__ = [
     "rand_error",
     "segmentation_scores",
     "separated_foreground",
+    "thin_boundaries",
+    "thinned_rand_error",
     "warping_error",
 ]

@@ -17,7 +17,7 @@ from monai.utils import convert_data_type
 
 from medunet.metrics.instances import match_instances
 from medunet.metrics.pixels import dice, foreground_iou, pixel_error
-from medunet.metrics.rand import rand_error
+from medunet.metrics.rand import rand_error, thinned_rand_error
 from medunet.metrics.warping import warping_error
 
 __all__ = ["SCORE_NAMES", "SegmentationScore", "segmentation_scores"]
@@ -28,6 +28,7 @@ SCORE_NAMES = {
     "dice": True,
     "pixel_error": False,
     "rand_error": False,
+    "rand_error_thinned": False,
     "warping_error": False,
     "ap50": True,
     "ap75": True,
@@ -67,6 +68,8 @@ def segmentation_scores(pred: np.ndarray, truth: np.ndarray, names=None) -> dict
         out["pixel_error"] = pixel_error(pred, truth)
     if "rand_error" in names:
         out["rand_error"] = rand_error(pred, truth)[0]
+    if "rand_error_thinned" in names:
+        out["rand_error_thinned"] = thinned_rand_error(pred, truth)[0]
     if "warping_error" in names:
         out["warping_error"] = warping_error(pred, truth)[0] if pred.ndim == 2 else math.nan
     return {n: float(out[n]) for n in names}

@@ -12,15 +12,25 @@ contingency table ``n_ij`` of those pixels (N of them), row sums ``a_i``, column
 (Arganda-Carreras et al. 2015, Front. Neuroanat.; the same as scikit-image's
 ``adapted_rand_error``), in time and memory proportional to the pixels plus the distinct
 overlapping pairs, so 3D volumes are cheap.
+
+:func:`rand_error` scores the labels as they are: background the prediction leaves inside a
+true object is one more segment, so thick predicted boundaries count as merges (the
+challenge's first leaderboard, on which the U-Net paper reported its 0.0382).
+:func:`thinned_rand_error` is the challenge's final official score (V_Rand after border
+thinning, same paper): the prediction's regions first grow one pixel at a time over its
+background (each pixel takes the largest label among its 3^d neighbours) until no true
+object pixel is left without a label, so a boundary's width costs nothing and only splits
+and merges count.
 """
 
 from __future__ import annotations
 
 import numpy as np
+from scipy import ndimage as ndi
 
 from medunet.metrics.contingency import contingency_table
 
-__all__ = ["rand_error"]
+__all__ = ["rand_error", "thin_boundaries", "thinned_rand_error"]
 
 
 def rand_error(pred: np.ndarray, truth: np.ndarray) -> tuple[float, float, float]:
@@ -47,3 +57,31 @@ def rand_error(pred: np.ndarray, truth: np.ndarray) -> tuple[float, float, float
     recall = sum_p2 / sum_a2 if sum_a2 > 0 else 1.0
     f = 2.0 * precision * recall / (precision + recall) if precision + recall > 0 else 0.0
     return 1.0 - f, precision, recall
+
+
+def thin_boundaries(pred: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """``pred`` with its background inside ``mask`` taken by its regions, grown one pixel at a
+    time (each background pixel takes the largest label among its 3^d neighbours), as the
+    ISBI 2012 challenge thins boundaries; a prediction without any region is returned as
+    it is. Shapes: ``pred`` and ``mask`` ``(*spatial)``, 2D or 3D."""
+    pred = np.array(pred, copy=True)
+    mask = np.asarray(mask, bool)
+    if pred.shape != mask.shape:
+        raise ValueError(f"prediction {pred.shape} and mask {mask.shape} differ in shape.")
+    if not pred.any():
+        return pred
+    while True:
+        empty = pred == 0
+        if not (empty & mask).any():
+            return pred
+        pred[empty] = ndi.maximum_filter(pred, size=3)[empty]
+
+
+def thinned_rand_error(pred: np.ndarray, truth: np.ndarray) -> tuple[float, float, float]:
+    """``(error, precision, recall)`` of :func:`rand_error` after :func:`thin_boundaries`
+    of ``pred`` over the truth's objects: the ISBI 2012 challenge's final V_Rand (as an
+    error, 1 - V_Rand) of one segmentation."""
+    pred, truth = np.asarray(pred), np.asarray(truth)
+    if pred.shape != truth.shape:
+        raise ValueError(f"prediction {pred.shape} and truth {truth.shape} differ in shape.")
+    return rand_error(thin_boundaries(pred, truth != 0), truth)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from medunet.data import random_blobs
-from medunet.metrics import rand_error
+from medunet.metrics import rand_error, thin_boundaries, thinned_rand_error
 
 
 @pytest.mark.parametrize("seed", range(4))
@@ -36,3 +36,27 @@ def test_rand_error_perfect_and_3d():
     assert rand_error(truth * 3, truth)[0] == pytest.approx(0.0)
     merged = (truth > 0).astype(int)
     assert rand_error(merged, truth)[0] > 0.1
+
+
+def test_thinned_rand_error_ignores_boundary_width_but_not_merges():
+    truth = np.zeros((12, 20), int)
+    truth[:, :9], truth[:, 11:] = 1, 2  # two cells, a 2 px membrane between them
+    thick = truth.copy()
+    thick[:, 7:13] = 0  # the same two cells drawn with a 6 px membrane
+    assert rand_error(thick, truth)[0] > 0.05  # the membrane inside the cells is a segment
+    assert thinned_rand_error(thick, truth)[0] == pytest.approx(0.0)
+    merged = (truth > 0).astype(int)
+    merged[:, 7:13] = 0
+    merged[5, 7:13] = 1  # a gap joins them: still a merge after thinning
+    assert thinned_rand_error(merged, truth)[0] == pytest.approx(rand_error(truth > 0, truth)[0])
+
+
+def test_thin_boundaries_grows_the_largest_neighbour_and_keeps_empty_predictions():
+    pred = np.array([[1, 0, 0, 0, 3]])
+    mask = np.ones_like(pred, bool)
+    np.testing.assert_array_equal(thin_boundaries(pred, mask), [[1, 1, 3, 3, 3]])
+    np.testing.assert_array_equal(thin_boundaries(np.zeros((3, 3), int), np.ones((3, 3))), 0)
+    outside, mask = np.array([[2, 0, 0]]), np.array([[1, 1, 0]], bool)
+    np.testing.assert_array_equal(thin_boundaries(outside, mask), [[2, 2, 0]])
+    with pytest.raises(ValueError, match="differ in shape"):
+        thin_boundaries(pred, mask[:, :1])
