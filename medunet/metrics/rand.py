@@ -1,4 +1,4 @@
-"""Rand error as the ISBI 2012 challenge scores it: 1 - the foreground-restricted Rand F-score.
+"""Rand errors of the ISBI 2012 challenge: 1 - the foreground-restricted Rand F-score.
 
 Only pixels with a non-zero *truth* label count (the truth's background is ignored); the
 prediction's labels, its background included, are compared as they are. With the sparse
@@ -14,8 +14,8 @@ contingency table ``n_ij`` of those pixels (N of them), row sums ``a_i``, column
 overlapping pairs, so 3D volumes are cheap.
 
 :func:`rand_error` scores the labels as they are: background the prediction leaves inside a
-true object is one more segment, so thick predicted boundaries count as merges (the
-challenge's first leaderboard, on which the U-Net paper reported its 0.0382).
+true object is one more segment, so thick predicted boundaries count as merges (no
+thinning, as on the challenge's first leaderboard, where the U-Net paper's 0.0382 stands).
 :func:`thinned_rand_error` is the challenge's final official score (V_Rand after border
 thinning, same paper): the prediction's regions first grow one pixel at a time over its
 background (each pixel takes the largest label among its 3^d neighbours) until no true
