@@ -2,9 +2,10 @@
 
 Files are paired by case name: a prediction ``<case>_labels.tif`` / ``<case>_seg.nii.gz`` /
 ``<case>.tif`` matches the truth ``<case>.<ext>`` (``_prob`` files are skipped). Microscopy
-images get the instance scores (foreground IoU, Dice, pixel, Rand and warping error,
-AP@0.5/0.75, merged and split objects); volumes get per-class Dice and the 95% Hausdorff
-distance in mm, with the metrics the bundles validate with. One row per case plus the mean.
+images get the instance scores (foreground IoU, Dice, pixel, Rand and warping error, the
+Rand error after border thinning (ISBI 2012's final score), AP@0.5/0.75, merged and split
+objects); volumes get per-class Dice and the 95% Hausdorff distance in mm, with the metrics
+the bundles validate with. One row per case plus the mean.
 
 ``--truth-instances connected_components`` scores binary truths (EM: 255 = cell, 0 =
 membrane) by their connected components, as the microscopy bundle trains with
