@@ -3,22 +3,28 @@
 Without a border class, objects are the connected components of the pixels whose most
 likely class is "object". With the touching-border class (classes background, interior,
 border; :class:`~medunet.transforms.InstanceToSemantic` with ``border_class=True``), the
-interiors are the seeds and every border pixel joins the nearest interior (seeded growth
-within the predicted foreground), so touching objects come out separated. Components
-smaller than ``min_size`` pixels are removed and the labels renumbered 1..K.
+interiors are the seeds and the border pixels are shared out among them by a seeded
+watershed within the predicted foreground, so touching objects come out separated.
+Components smaller than ``min_size`` pixels are removed and the labels renumbered 1..K.
 
 With thresholds (``seed_threshold``, ``mask_threshold``, e.g. chosen on the validation
 images by :class:`~medunet.engines.PostprocessCalibration` and stored beside the model as
-``postprocess.json``) the same seeded growth runs on probabilities instead of the most
-likely class: seeds are the connected components of ``p(interior) > seed_threshold``
+``postprocess.json``) the same growth runs on probabilities instead of the most likely
+class: seeds are the connected components of ``p(interior) > seed_threshold``
 (``p(interior)`` is ``1 - p(background)`` without a border class), and every pixel with
-``1 - p(background) > mask_threshold`` joins its nearest seed. A high seed threshold keeps
-objects apart across faint boundaries (EM membranes with gaps); a lower mask threshold
-gives the objects back their full extent, so boundaries are not drawn thicker than they are.
+``1 - p(background) > mask_threshold`` joins a seed. A high seed threshold keeps objects
+apart across faint boundaries (EM membranes with gaps); a lower mask threshold gives the
+objects back their full extent, so boundaries are not drawn thicker than they are.
+
+Which seed a pixel joins: the one whose basin it lies in when the seeds flood the mask in
+order of ``1 - p(interior)`` (a seeded watershed), so two seeds in one foreground region
+meet along the valley of the interior probability, where the network sees the boundary,
+not halfway between them. A region of the mask that holds no seed joins the nearest seed
+(Euclidean).
 
 With ``min_seed_size`` a seed component smaller than that starts no object: its pixels join
-the objects around it. That is for membranes, where the cells fill the image and a speck of
-seed is a gap in a membrane or an organelle, which would otherwise take a share of the
+the objects around them. That is for membranes, where the cells fill the image and a speck
+of seed is a gap in a membrane or an organelle, which would otherwise take a share of the
 cell around it; separate objects keep every seed (a dropped seed's pixels would go to the
 nearest other object, across the background).
 """
@@ -36,6 +42,7 @@ from monai.config import KeysCollection, NdarrayOrTensor
 from monai.transforms import MapTransform, Transform
 from monai.utils import convert_data_type, convert_to_dst_type
 from scipy import ndimage as ndi
+from skimage.segmentation import watershed
 
 __all__ = [
     "ProbabilityToInstances",
@@ -110,20 +117,49 @@ def seeded_instances(
     structure: np.ndarray | None = None,
     min_seed_size: int = 0,
     open_sides: Sequence[tuple[bool, bool]] | None = None,
+    elevation: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Connected components of ``seeds`` grown over ``mask``: every pixel of ``mask`` joins
-    its nearest component (Euclidean), pixels outside ``mask`` are 0. Components smaller
-    than ``min_seed_size`` start no object (:func:`seed_components`; their pixels in
-    ``mask`` join the nearest other one). Returns int32 labels."""
-    return _grow_to_nearest(seed_components(seeds, structure, min_seed_size, open_sides), mask)
+    """Connected components of ``seeds`` grown over ``mask`` (int32 labels, 0 outside it).
+
+    Every pixel of ``mask`` joins a component: with ``elevation`` (same shape, e.g. ``1 -
+    p(interior)``), the one whose basin it lies in when the components flood ``mask`` in
+    order of elevation (seeded watershed); without it, and where a region of ``mask`` holds
+    no component, the nearest one (Euclidean). Components smaller than ``min_seed_size``
+    start no object (:func:`seed_components`; their pixels in ``mask`` join the others).
+    """
+    seed_labels = seed_components(seeds, structure, min_seed_size, open_sides)
+    return _grow_seeds(seed_labels, mask, elevation, structure)
 
 
-def _grow_to_nearest(seed_labels: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Every pixel of ``mask`` (and every seed pixel) takes its nearest seed's label."""
+def _grow_seeds(
+    seed_labels: np.ndarray,
+    mask: np.ndarray,
+    elevation: np.ndarray | None = None,
+    structure: np.ndarray | None = None,
+) -> np.ndarray:
+    """Seed labels ``(*spatial)`` (int, 0 = none) grown over boolean ``mask``: a seeded
+    watershed of ``elevation`` within ``mask`` (neighbours by ``structure``), the nearest
+    seed where a region holds none or without ``elevation``. Returns int32 labels, 0
+    outside ``mask`` and the seeds."""
     if seed_labels.max() == 0:
         return np.zeros(seed_labels.shape, np.int32)
-    _, nearest = ndi.distance_transform_edt(seed_labels == 0, return_indices=True)
-    return np.where(mask | (seed_labels > 0), seed_labels[tuple(nearest)], 0).astype(np.int32)
+    region = mask | (seed_labels > 0)
+    if elevation is None:
+        grown, rest = np.zeros(seed_labels.shape, np.int32), region
+    else:
+        # flood in the order of (elevation, raster index): no two pixels tie, and a window
+        # of a larger image orders its pixels as the whole image does (streamed labelling)
+        order = np.argsort(np.asarray(elevation, np.float32), axis=None, kind="stable")
+        rank = np.empty(order.size, np.float64)
+        rank[order] = np.arange(order.size, dtype=np.float64)
+        grown = watershed(
+            rank.reshape(seed_labels.shape), seed_labels, connectivity=structure, mask=region
+        ).astype(np.int32)
+        rest = region & (grown == 0)
+    if rest.any():
+        _, nearest = ndi.distance_transform_edt(seed_labels == 0, return_indices=True)
+        grown[rest] = seed_labels[tuple(index[rest] for index in nearest)]
+    return grown
 
 
 def read_postprocess(path: str | Path | None) -> dict:
@@ -214,7 +250,8 @@ class ProbabilityToInstances(Transform):
                 True where the window is cut inside the image (a seed touching it may be
                 larger than it looks, so it is kept); None for a whole image.
         """
-        return self.grow_from(*self.seed_labels(p, open_sides))
+        seed_labels, mask = self.seed_labels(p, open_sides)
+        return self.grow_from(seed_labels, mask, p)
 
     def seed_labels(
         self, p: np.ndarray, open_sides: Sequence[tuple[bool, bool]] | None = None
@@ -225,10 +262,17 @@ class ProbabilityToInstances(Transform):
         structure = self.structure(p.ndim - 1)
         return seed_components(seeds, structure, self.min_seed_size, open_sides), mask
 
-    def grow_from(self, seed_labels: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        """:meth:`seed_labels`' components grown over ``mask``, holes filled if asked."""
-        labels = _grow_to_nearest(seed_labels, mask)
+    def grow_from(self, seed_labels: np.ndarray, mask: np.ndarray, p: np.ndarray) -> np.ndarray:
+        """:meth:`seed_labels`' components grown over ``mask`` by a seeded watershed of
+        :meth:`elevation` (:func:`seeded_instances`), holes filled if asked."""
+        structure = self.structure(p.ndim - 1)
+        labels = _grow_seeds(seed_labels, mask, self.elevation(p), structure)
         return fill_object_holes(labels) if self.fill_holes else labels
+
+    def elevation(self, p: np.ndarray) -> np.ndarray:
+        """``1 - p(interior)`` ``(*spatial)`` of probabilities ``(C, *spatial)``: the seeds
+        flood it upwards, so neighbouring objects meet where the interior is least likely."""
+        return 1.0 - p[1] if self.border_class else p[0]
 
     def structure(self, spatial_dims: int) -> np.ndarray:
         """The neighbourhood that connects seed pixels into one object."""

@@ -1,13 +1,14 @@
 """Instance labels of an image labelled block by block, objects whole across block borders.
 
 :class:`~medunet.transforms.ProbabilityToInstances` makes objects from probabilities: the
-connected components of a seed mask, grown over a foreground mask to the nearest seed.
+connected components of a seed mask, grown over a foreground mask by a seeded watershed.
 :class:`BlockInstances` does the same for an image whose probabilities arrive a block at a
 time (streamed inference), with the result of the whole image up to the numbering:
 
 - each block is labelled in a window that reaches ``margin`` pixels into its neighbours, so
-  a pixel's nearest seed is found even when it lies in the next block (exact while every
-  foreground pixel lies within ``margin`` of its seed);
+  the seed a pixel joins is found even when it lies in the next block (exact while the
+  flooding reaches every foreground pixel from its seed within ``margin``; the flooding
+  order, elevation then raster position, is the whole image's in every window);
 - with ``min_seed_size`` (small seed components start no object) a seed component is
   judged as on the whole image wherever it joins blocks: a component that reaches
   ``min_seed_size`` pixels inside the window's edges is either wholly in view or at least
@@ -114,7 +115,7 @@ class BlockInstances:
             keeps where the window reaches into blocks not labelled yet (their claims).
         """
         seed_labels, mask = self.rule.seed_labels(prob, open_sides)
-        local = self.rule.grow_from(seed_labels, mask)
+        local = self.rule.grow_from(seed_labels, mask, prob)
         seeds = self._sure_seeds(seed_labels, core, open_sides)
         n = int(local.max())
         first = self.ids.add(n)

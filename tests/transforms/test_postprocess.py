@@ -11,6 +11,7 @@ from medunet.transforms import (
     ProbabilityToInstancesd,
     remove_small_objects,
     seed_components,
+    seeded_instances,
 )
 
 
@@ -90,6 +91,37 @@ def test_small_seeds_start_no_object_and_their_pixels_join_the_cell_around():
     assert cells[0, 0] != cells[0, 20] and (cells[:, 10] == 0).all()
     with pytest.raises(ValueError, match="min_seed_size must be >= 0"):
         ProbabilityToInstances(min_seed_size=-1)
+
+
+def _two_seeds_and_a_valley_off_centre() -> np.ndarray:
+    """p(foreground) of one strip: seeds at both ends, the boundary the network sees (a
+    0.35 valley) at column 6, not halfway (9.5), and a seedless blob at columns 22-23."""
+    fg = np.zeros((5, 24), np.float32)
+    fg[1:4, 0:20] = 0.6
+    fg[1:4, 0:3] = 0.95
+    fg[1:4, 17:20] = 0.95
+    fg[1:4, 6] = 0.35
+    fg[1:4, 22:24] = 0.6
+    return np.stack([1.0 - fg, fg])
+
+
+def test_seeds_meet_along_the_valley_of_the_interior_probability():
+    """The seeded watershed draws the boundary where the interior is least likely; a part
+    of the mask that holds no seed joins the nearest one."""
+    prob = _two_seeds_and_a_valley_off_centre()
+    labels = ProbabilityToInstances(min_size=0, seed_threshold=0.9, mask_threshold=0.3)(prob)[0]
+    left, right = labels[2, 0], labels[2, 19]
+    assert left != right and left > 0 and right > 0
+    assert (labels[1:4, :6] == left).all() and (labels[1:4, 7:20] == right).all()
+    assert (labels[1:4, 22:24] == right).all() and (labels[0] == 0).all()
+    border = ProbabilityToInstances(border_class=True, min_size=0, seed_threshold=0.9,
+                                    mask_threshold=0.3)  # fmt: skip
+    three = np.stack([prob[0], prob[1], np.zeros_like(prob[1])])  # no border pixels
+    np.testing.assert_array_equal(border(three)[0], labels)
+    seeds, mask = prob[1] > 0.9, prob[1] > 0.3
+    nearest = seeded_instances(seeds, mask)  # without an elevation: the nearest seed
+    assert (nearest[2, :10] == nearest[2, 0]).all() and (nearest[2, 10:20] == nearest[2, 19]).all()
+    np.testing.assert_array_equal(seeded_instances(seeds, mask, elevation=prob[0]), labels)
 
 
 def test_seed_components_keep_small_ones_on_open_sides():
