@@ -31,12 +31,14 @@ from medunet.metrics import SCORE_NAMES, segmentation_scores
 from medunet.ranks import is_main_process
 from medunet.transforms.postprocess import ProbabilityToInstances, remove_small_objects
 
-__all__ = ["KEEP", "PostprocessCalibration", "calibrate_postprocess"]
+__all__ = ["KEEP", "ONE_SE", "PostprocessCalibration", "calibrate_postprocess"]
 
 logger = logging.getLogger(__name__)
 
 SEED_THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.9)
 MASK_THRESHOLDS = (0.2, 0.3, 0.4, 0.5)
+#: ``tolerance`` of the one-standard-error rule (:func:`calibrate_postprocess`)
+ONE_SE = "1se"
 #: which validated epoch the saved model is (:class:`PostprocessCalibration`'s ``keep``)
 KEEP = ("last", "best", "key")
 
@@ -54,7 +56,7 @@ def calibrate_postprocess(
     seed_thresholds: Sequence[float] = SEED_THRESHOLDS,
     mask_thresholds: Sequence[float] = MASK_THRESHOLDS,
     min_sizes: Sequence[int] = (15,),
-    tolerance: float = 0.0,
+    tolerance: float | str = 0.0,
     fill_holes: bool = False,
     min_seed_size: int = 0,
 ) -> dict:
@@ -75,11 +77,20 @@ def calibrate_postprocess(
             images rank nearby thresholds by chance; a higher seed threshold is the safe
             side where merged objects cost most (EM membranes with gaps: one merge joins two
             whole cells).
+            ``"1se"``: the one-standard-error rule (Breiman et al. 1984; glmnet's
+            ``lambda.1se``), paired: the highest seed threshold whose mean shortfall from
+            the best, image by image, is within one standard error of that shortfall
+            (``std / sqrt(images)`` of the per-image differences). Every setting is scored
+            on the same images, so the noise that matters is that of the differences, not
+            how much the images differ in difficulty; how far the images cannot tell two
+            settings apart is measured on them, not set by hand (one image: the best).
 
     Returns:
         ``{"seed_threshold", "mask_threshold", "min_size", "metric", "score", "images"}``.
     """
-    if tolerance < 0:
+    if isinstance(tolerance, str) and tolerance != ONE_SE:
+        raise ValueError(f"tolerance must be a number >= 0 or {ONE_SE!r}, got {tolerance!r}.")
+    if not isinstance(tolerance, str) and tolerance < 0:
         raise ValueError(f"tolerance must be >= 0, got {tolerance}.")
     if metric not in SCORE_NAMES:
         raise ValueError(f"unknown metric {metric!r}; choose from {sorted(SCORE_NAMES)}.")
@@ -104,16 +115,16 @@ def calibrate_postprocess(
                 segmentation_scores(remove_small_objects(g, min_size), t, [metric])[metric]
                 for g, t in zip(grown, truths, strict=True)
             ]
-            score = float(np.nanmean(values)) if not all(map(math.isnan, values)) else math.nan
-            if not math.isnan(score):
+            if not all(map(math.isnan, values)):
                 scored.append(
                     {
                         "seed_threshold": float(seed_t),
                         "mask_threshold": float(mask_t),
                         "min_size": int(min_size),
                         "metric": metric,
-                        "score": score,
+                        "score": float(np.nanmean(values)),
                         "images": len(probabilities),
+                        "_values": np.asarray(values, np.float64),
                     }
                 )
     if not scored:
@@ -122,12 +133,28 @@ def calibrate_postprocess(
     def loss(item: dict) -> float:  # distance from a perfect score
         return 1.0 - item["score"] if higher else item["score"]
 
+    best = min(scored, key=loss)  # on a tie the first in the grid
     if tolerance == 0:
-        return min(scored, key=loss)  # the best; on a tie the first in the grid
-    best = min(loss(item) for item in scored)
-    near = [item for item in scored if loss(item) <= best * (1.0 + tolerance) + 1e-12]
+        return {k: v for k, v in best.items() if not k.startswith("_")}
+    if tolerance == ONE_SE:
+        near = [item for item in scored if _within_one_se(item, best, higher)]
+    else:
+        limit = loss(best) * (1.0 + float(tolerance)) + 1e-12
+        near = [item for item in scored if loss(item) <= limit]
     top = max(item["seed_threshold"] for item in near)
-    return min((item for item in scored if item["seed_threshold"] == top), key=loss)
+    chosen = min((item for item in scored if item["seed_threshold"] == top), key=loss)
+    return {k: v for k, v in chosen.items() if not k.startswith("_")}
+
+
+def _within_one_se(item: dict, best: dict, higher: bool) -> bool:
+    """``item`` falls short of ``best`` by at most one standard error of the per-image
+    shortfall (images where both scored)."""
+    shortfall = best["_values"] - item["_values"] if higher else item["_values"] - best["_values"]
+    shortfall = shortfall[~np.isnan(shortfall)]
+    if shortfall.size == 0:
+        return False
+    se = float(np.std(shortfall, ddof=1)) / math.sqrt(shortfall.size) if shortfall.size > 1 else 0.0
+    return float(shortfall.mean()) <= se + 1e-12
 
 
 class PostprocessCalibration:
@@ -169,7 +196,7 @@ class PostprocessCalibration:
         min_sizes: Sequence[int] = (15,),
         seed_thresholds: Sequence[float] = SEED_THRESHOLDS,
         mask_thresholds: Sequence[float] = MASK_THRESHOLDS,
-        tolerance: float = 0.0,
+        tolerance: float | str = 0.0,
         fill_holes: bool = False,
         min_seed_size: int = 0,
         prob_key: str = "pred",
@@ -184,7 +211,7 @@ class PostprocessCalibration:
         self.min_sizes = tuple(int(m) for m in min_sizes)
         self.seed_thresholds = tuple(float(t) for t in seed_thresholds)
         self.mask_thresholds = tuple(float(t) for t in mask_thresholds)
-        self.tolerance = float(tolerance)
+        self.tolerance = tolerance if tolerance == ONE_SE else float(tolerance)
         self.fill_holes = bool(fill_holes)
         self.min_seed_size = int(min_seed_size)
         self.prob_key = prob_key

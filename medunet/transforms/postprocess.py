@@ -201,6 +201,9 @@ class ProbabilityToInstances(Transform):
     """
 
     backend = ["numpy", "torch"]
+    #: how seeds grow over the mask; a resumable streamed prediction records it, so a work
+    #: folder begun under another rule is not resumed (change it when the growth changes)
+    growth = "watershed of 1 - p(interior), ties by raster index"
 
     def __init__(
         self,

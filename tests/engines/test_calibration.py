@@ -147,3 +147,35 @@ def test_tolerance_prefers_the_highest_seed_threshold_among_near_best():
     assert first["seed_threshold"] == 0.5 and safe["seed_threshold"] == 0.9
     with pytest.raises(ValueError, match="tolerance"):
         calibrate_postprocess([easy], [truth], "rand_error", tolerance=-1)
+
+
+def _split_at_09(cells: int) -> tuple[np.ndarray, np.ndarray]:
+    """The pair without a bridge, ``cells`` of them with a 0.85 dip across the middle of
+    their interior: seeds above 0.85 split those cells in two."""
+    prob, truth = _bridged_pair()
+    prob = prob.copy()
+    prob[1, 5:7, 9:11] = 0.0
+    for c in range(cells):
+        prob[1, 3:9, (5, 14)[c]] = 0.85
+    prob[0] = 1 - prob[1]
+    return prob, truth
+
+
+@pytest.mark.parametrize("cells, high", [(1, 0.9), (2, 0.8)])
+def test_one_standard_error_rule_takes_the_safe_side_only_as_far_as_the_images_allow(cells, high):
+    """One validation image merges two cells below 0.9 and five split ``cells`` at 0.9: the
+    lower thresholds score best. Image by image, 0.9 falls short of them by less than one
+    standard error when it splits one cell (it is chosen: the safe side), and by more when
+    it splits both (the highest of the tied best, 0.8, is chosen)."""
+    bridged, truth = _bridged_pair()
+    bridged = bridged.copy()
+    bridged[1, 5:7, 9:11] = 0.85
+    bridged[0] = 1 - bridged[1]
+    split, _ = _split_at_09(cells)
+    probs, truths = [bridged] + [split] * 5, [truth] * 6
+    best = calibrate_postprocess(probs, truths, "rand_error", min_sizes=(0,))
+    assert best["seed_threshold"] == 0.5  # the first of the tied best
+    chosen = calibrate_postprocess(probs, truths, "rand_error", min_sizes=(0,), tolerance="1se")
+    assert chosen["seed_threshold"] == high and "_values" not in chosen
+    with pytest.raises(ValueError, match="1se"):
+        calibrate_postprocess(probs, truths, "rand_error", tolerance="2se")

@@ -107,7 +107,7 @@ def stream_microscopy(
         "block": block_size, "margin": options.margin, "q": q, "tta": inferer.tta,
         "tile": inferer.memory_budget_mb,
         "rule": [rule.border_class, rule.min_size, rule.seed_threshold, rule.mask_threshold,
-                 rule.fill_holes, rule.min_seed_size],
+                 rule.fill_holes, rule.min_seed_size, rule.growth],
     }  # fmt: skip
     work = work_dir(out, stem, fingerprint(path, model, settings), options.resume, overwrite)
     if not np.issubdtype(source.dtype, np.integer) and parser["nonfinite_value"] is None:

@@ -15,6 +15,7 @@ import medunet.bundle.streaming.microscopy as streaming
 import medunet.bundle.streaming.tasks as tasks
 from medunet.bundle import StreamOptions, run_inference, run_training
 from medunet.data.sample import sample_paths, write_sample_split
+from medunet.transforms import ProbabilityToInstances
 
 pytestmark = pytest.mark.slow
 
@@ -94,6 +95,12 @@ def test_streamed_resumes_after_an_interruption(tmp_path, model, monkeypatch):
                       progress=False, stream=options)  # fmt: skip
     monkeypatch.setattr(streaming, "_label_stripe", original)
     resumed = StreamOptions(block_size=64, resume=True)
+    growth = ProbabilityToInstances.growth  # a folder begun under another growth rule
+    monkeypatch.setattr(ProbabilityToInstances, "growth", "nearest seed")
+    with pytest.raises(ValueError, match="another input, model or settings"):
+        run_inference("unet2015_microscopy", [image], out, model=model, settings=ROI,
+                      progress=False, stream=resumed)  # fmt: skip
+    monkeypatch.setattr(ProbabilityToInstances, "growth", growth)
     run_inference("unet2015_microscopy", [image], out, model=model, settings=ROI,
                   progress=False, stream=resumed)  # fmt: skip
     _compare(tmp_path / "whole", out)
