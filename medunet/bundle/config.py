@@ -23,6 +23,7 @@ from monai.bundle import ConfigParser
 
 from medunet.bundle.registry import Bundle, resolve_preset
 from medunet.bundle.runs import read_run
+from medunet.engines.calibration import ONE_SE
 
 __all__ = [
     "LayeredConfig",
@@ -43,6 +44,21 @@ def device_override(device: str | None) -> dict[str, Any]:
         if not torch.cuda.is_available():
             raise ValueError(f"--device {device}: no CUDA device is available; use --device cpu.")
     return {"device": f"$torch.device('{device}')"}
+
+
+#: settings that take a number or one of these words (a planned run may hold either)
+NUMBER_OR_WORD = {"calibrate_tolerance": (ONE_SE,)}
+
+
+def _number_or_word(key: str, old: Any, new: Any) -> bool:
+    """Whether ``key`` takes a number or a word and ``old`` and ``new`` are each one."""
+    words = NUMBER_OR_WORD.get(key)
+
+    def fits(value: Any) -> bool:
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        return number or value in words
+
+    return words is not None and fits(old) and fits(new)
 
 
 def _type_name(value: Any) -> str:
@@ -131,10 +147,11 @@ def parse_overrides(items: Sequence[str], parser: ConfigParser) -> dict[str, Any
             hint = f"did you mean {' or '.join(close)}?" if close else "see the bundle's configs."
             raise ValueError(f"--set {item}: {key!r} is not a config id of this bundle; {hint}")
         old = parser[key]
-        if not _compatible(old, value):
-            raise ValueError(
-                f"--set {item}: {key} takes {_type_name(old)} (now {old!r}), got {value!r}."
-            )
+        if not _compatible(old, value) and not _number_or_word(key, old, value):
+            kind = _type_name(old)
+            if key in NUMBER_OR_WORD:
+                kind = " or ".join(["a number", *map(repr, NUMBER_OR_WORD[key])])
+            raise ValueError(f"--set {item}: {key} takes {kind} (now {old!r}), got {value!r}.")
         out[key] = value
     return out
 

@@ -211,6 +211,11 @@ class PostprocessCalibration:
         self.min_sizes = tuple(int(m) for m in min_sizes)
         self.seed_thresholds = tuple(float(t) for t in seed_thresholds)
         self.mask_thresholds = tuple(float(t) for t in mask_thresholds)
+        if isinstance(tolerance, str) and tolerance != ONE_SE:
+            raise ValueError(
+                f"calibrate_tolerance must be a number >= 0 or {ONE_SE!r}, got {tolerance!r}; "
+                f"e.g. {setting('calibrate_tolerance', ONE_SE)}."
+            )
         self.tolerance = tolerance if tolerance == ONE_SE else float(tolerance)
         self.fill_holes = bool(fill_holes)
         self.min_seed_size = int(min_seed_size)

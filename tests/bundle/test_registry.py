@@ -84,3 +84,9 @@ def test_overrides_are_checked():
     with pytest.raises(ValueError, match="takes a number"):
         parse_overrides(["w0=abc"], parser)
     assert parse_overrides(["learning_rate=1e-4"], parser) == {"learning_rate": 1e-4}
+    # the calibration's tolerance is a number or the one-standard-error rule, either way
+    assert parse_overrides(["calibrate_tolerance=1se"], parser) == {"calibrate_tolerance": "1se"}
+    with pytest.raises(ValueError, match="takes a number or '1se'"):
+        parse_overrides(["calibrate_tolerance=2se"], parser)
+    parser["calibrate_tolerance"] = "1se"  # as a planned run's plan.yaml sets it
+    assert parse_overrides(["calibrate_tolerance=0.2"], parser) == {"calibrate_tolerance": 0.2}

@@ -179,3 +179,5 @@ def test_one_standard_error_rule_takes_the_safe_side_only_as_far_as_the_images_a
     assert chosen["seed_threshold"] == high and "_values" not in chosen
     with pytest.raises(ValueError, match="1se"):
         calibrate_postprocess(probs, truths, "rand_error", tolerance="2se")
+    with pytest.raises(ValueError, match="calibrate_tolerance must be a number >= 0 or '1se'"):
+        PostprocessCalibration("postprocess.json", "rand_error", tolerance="2se")
