@@ -61,7 +61,9 @@ def _number_or_word(key: str, old: Any, new: Any) -> bool:
     return words is not None and fits(old) and fits(new)
 
 
-def _type_name(value: Any) -> str:
+def _type_name(value: Any, key: str = "") -> str:
+    if key in NUMBER_OR_WORD:
+        return " or ".join(["a number", *map(repr, NUMBER_OR_WORD[key])])
     if isinstance(value, bool):
         return "true/false"
     if isinstance(value, (int, float)):
@@ -148,10 +150,9 @@ def parse_overrides(items: Sequence[str], parser: ConfigParser) -> dict[str, Any
             raise ValueError(f"--set {item}: {key!r} is not a config id of this bundle; {hint}")
         old = parser[key]
         if not _compatible(old, value) and not _number_or_word(key, old, value):
-            kind = _type_name(old)
-            if key in NUMBER_OR_WORD:
-                kind = " or ".join(["a number", *map(repr, NUMBER_OR_WORD[key])])
-            raise ValueError(f"--set {item}: {key} takes {kind} (now {old!r}), got {value!r}.")
+            raise ValueError(
+                f"--set {item}: {key} takes {_type_name(old, key)} (now {old!r}), got {value!r}."
+            )
         out[key] = value
     return out
 

@@ -88,10 +88,7 @@ def calibrate_postprocess(
     Returns:
         ``{"seed_threshold", "mask_threshold", "min_size", "metric", "score", "images"}``.
     """
-    if isinstance(tolerance, str) and tolerance != ONE_SE:
-        raise ValueError(f"tolerance must be a number >= 0 or {ONE_SE!r}, got {tolerance!r}.")
-    if not isinstance(tolerance, str) and tolerance < 0:
-        raise ValueError(f"tolerance must be >= 0, got {tolerance}.")
+    tolerance = _checked_tolerance(tolerance)
     if metric not in SCORE_NAMES:
         raise ValueError(f"unknown metric {metric!r}; choose from {sorted(SCORE_NAMES)}.")
     if not probabilities or len(probabilities) != len(truths):
@@ -133,17 +130,25 @@ def calibrate_postprocess(
     def loss(item: dict) -> float:  # distance from a perfect score
         return 1.0 - item["score"] if higher else item["score"]
 
-    best = min(scored, key=loss)  # on a tie the first in the grid
-    if tolerance == 0:
-        return {k: v for k, v in best.items() if not k.startswith("_")}
-    if tolerance == ONE_SE:
-        near = [item for item in scored if _within_one_se(item, best, higher)]
-    else:
-        limit = loss(best) * (1.0 + float(tolerance)) + 1e-12
-        near = [item for item in scored if loss(item) <= limit]
-    top = max(item["seed_threshold"] for item in near)
-    chosen = min((item for item in scored if item["seed_threshold"] == top), key=loss)
+    chosen = best = min(scored, key=loss)  # on a tie the first in the grid
+    if tolerance != 0:
+        if tolerance == ONE_SE:
+            near = [item for item in scored if _within_one_se(item, best, higher)]
+        else:
+            limit = loss(best) * (1.0 + tolerance) + 1e-12
+            near = [item for item in scored if loss(item) <= limit]
+        top = max(item["seed_threshold"] for item in near)
+        chosen = min((item for item in scored if item["seed_threshold"] == top), key=loss)
     return {k: v for k, v in chosen.items() if not k.startswith("_")}
+
+
+def _checked_tolerance(tolerance: float | str, name: str = "tolerance") -> float | str:
+    """``tolerance`` as a float >= 0 or :data:`ONE_SE`; anything else is refused."""
+    if isinstance(tolerance, str) and tolerance != ONE_SE:
+        raise ValueError(f"{name} must be a number >= 0 or {ONE_SE!r}, got {tolerance!r}.")
+    if not isinstance(tolerance, str) and tolerance < 0:
+        raise ValueError(f"{name} must be >= 0, got {tolerance}.")
+    return tolerance if tolerance == ONE_SE else float(tolerance)
 
 
 def _within_one_se(item: dict, best: dict, higher: bool) -> bool:
@@ -211,12 +216,11 @@ class PostprocessCalibration:
         self.min_sizes = tuple(int(m) for m in min_sizes)
         self.seed_thresholds = tuple(float(t) for t in seed_thresholds)
         self.mask_thresholds = tuple(float(t) for t in mask_thresholds)
-        if isinstance(tolerance, str) and tolerance != ONE_SE:
-            raise ValueError(
-                f"calibrate_tolerance must be a number >= 0 or {ONE_SE!r}, got {tolerance!r}; "
-                f"e.g. {setting('calibrate_tolerance', ONE_SE)}."
-            )
-        self.tolerance = tolerance if tolerance == ONE_SE else float(tolerance)
+        try:
+            self.tolerance = _checked_tolerance(tolerance, "calibrate_tolerance")
+        except ValueError as err:
+            hint = setting("calibrate_tolerance", ONE_SE)
+            raise ValueError(f"{str(err).rstrip('.')}; e.g. {hint}.") from None
         self.fill_holes = bool(fill_holes)
         self.min_seed_size = int(min_seed_size)
         self.prob_key = prob_key

@@ -56,6 +56,7 @@ from typing import Any
 
 import numpy as np
 
+from medunet.engines.calibration import ONE_SE
 from medunet.inferers.autocast import bf16_is_fast
 from medunet.networks.tiles import TileGeometry
 from medunet.transforms.elastic import PAPER_GRID_SIZE, PAPER_STD
@@ -255,7 +256,7 @@ def _microscopy(plan: Plan, fp, device: str, time_budget: float | None) -> None:
     if membranes:
         plan.set(
             "calibrate_tolerance",
-            "1se",
+            ONE_SE,
             "membranes: the highest seed threshold within one standard error of the best "
             "(one merge joins two whole cells; a few slices rank thresholds by chance)",
         )
