@@ -26,11 +26,15 @@ def test_single_process_keeps_all_handlers_and_seed():
 
 def _rank_worker(rank: int, init: str, results) -> None:
     dist.init_process_group("gloo", init_method=init, rank=rank, world_size=2)
+    # Creating a gloo group does not wait for the other rank (pytorch#61396): without a
+    # collective, one rank can finish and close its side before the other has connected.
+    dist.barrier()
     try:
         budget = TimeBudget(seconds=10)
         handlers = [StatsHandler(), LrScheduleHandler(lr_scheduler=None), budget]
         kept = [type(h).__name__ for h in handlers_for_rank(handlers)]
         results[rank] = (is_main_process(), rank_seed(7), kept)
+        dist.barrier()
     finally:
         dist.destroy_process_group()
 
