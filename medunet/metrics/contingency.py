@@ -12,14 +12,15 @@ def relabel_sequential(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(ids, compact)``: the sorted distinct values and the labels (flattened) as indices
     into them.
 
-    Non-negative integer labels whose largest id is at most a few times the pixel count (any
-    label image) are compacted through a lookup table, in time linear in the pixels; other
-    values are sorted (``np.unique``), with the same result.
+    Non-negative integer labels whose largest id is about the pixel count or less (a label
+    image numbered 1..K) are compacted through a lookup table, in time linear in the pixels
+    and memory no more than sorting takes; other values are sorted (``np.unique``), with
+    the same result.
     """
     flat = np.asarray(labels).ravel()
     if flat.size and flat.dtype.kind in "biu":
         low, high = int(flat.min()), int(flat.max())
-        if low >= 0 and high <= 4 * flat.size + 65536:
+        if low >= 0 and high <= flat.size + 65536:
             keys = flat.astype(np.intp, copy=False)
             present = np.zeros(high + 1, bool)
             present[keys] = True
