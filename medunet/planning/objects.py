@@ -28,6 +28,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage as ndi
 
+from medunet.metrics.contingency import relabel_sequential
+
 __all__ = ["ObjectMeasures", "equivalent_diameter", "measure_objects", "touching_pairs"]
 
 
@@ -100,8 +102,8 @@ def measure_objects(
     if sp.shape != (ndim,) or np.any(sp <= 0):
         raise ValueError(f"spacing needs {ndim} positive values, got {spacing}.")
     rel = sp / sp.min()  # distances in pixels of the finest axis
-    ids, inverse = np.unique(labels, return_inverse=True)
-    lab = inverse.reshape(labels.shape).astype(np.int32) + (0 if ids[0] == 0 else 1)
+    ids, compact = relabel_sequential(labels)
+    lab = compact.reshape(labels.shape).astype(np.int32) + (0 if ids[0] == 0 else 1)
     n = int(lab.max())
     fg = float(np.count_nonzero(lab)) / max(lab.size, 1)
     empty = np.zeros(0)
