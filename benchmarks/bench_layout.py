@@ -6,7 +6,7 @@ the input as it comes, side by side in one process (alternating, median of sever
 for a training step (forward, weighted loss stand-in, backward, Adam) and an inference tile,
 in 2D and 3D, at the sizes the plan picks on a CPU. It also prints the largest difference
 between the two outputs, relative to the largest output (the same products, summed in
-another order, so they differ by bfloat16's rounding: about 2^-8).
+another order: they differ by bfloat16's rounding, about 1e-2 of the largest output here).
 
     python benchmarks/bench_layout.py [--threads 2]
 

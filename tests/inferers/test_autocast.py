@@ -52,7 +52,7 @@ def test_bf16_on_a_cpu_feeds_channels_last_and_returns_contiguous_float32(shape)
     assert seen[0].stride() == x.to(memory_format=fmt).stride() != x.stride()
     assert out.dtype == torch.float32 and out.is_contiguous() and out.shape == ref.shape
     # the same products summed in another order: they differ by bfloat16's rounding
-    assert torch.allclose(out, ref, atol=2**-7 * float(ref.abs().max()))
+    assert torch.allclose(out, ref, atol=0.02 * float(ref.abs().max()))
     y = torch.rand(3, 5)
     assert channels_last(y) is y
 
