@@ -11,7 +11,8 @@ network's output is returned as float32 (and contiguous).
 
 On a CPU the bfloat16 input is also handed over channels-last (``NHWC``/``NDHWC``): oneDNN's
 bfloat16 convolutions run faster in that layout and keep it through the network (the same
-values; measured here, 2 cores, :mod:`benchmarks.bench_layout`).
+products, summed in another order, so within bfloat16's rounding of the NCHW pass;
+measured here, 2 cores: ``python benchmarks/bench_layout.py``).
 """
 
 from __future__ import annotations
