@@ -73,7 +73,7 @@ def autocast_network(network: Callable, kind: str | None) -> Callable:
     def forward(x: torch.Tensor, *args: Any, **kwargs: Any) -> torch.Tensor:
         with autocast(kind, x.device):
             out = network(channels_last(x) if x.device.type == "cpu" else x, *args, **kwargs)
-        return out.float().contiguous()
+        return out.to(torch.float32, memory_format=torch.contiguous_format)  # one copy
 
     return forward
 
